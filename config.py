@@ -1,0 +1,118 @@
+"""Configuration from environment variables: Development, Testing, Production.
+
+Every setting a deployment may change is read from the environment here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _normalise_database_url(url: str) -> str:
+    """Let operators paste the URL their host gives them (postgres://...)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = _normalise_database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'volunteer.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    PROGRAM_NAME = os.environ.get("PROGRAM_NAME", "Serve Our City")
+    PROGRAM_CONTACT = os.environ.get("PROGRAM_CONTACT", "311")
+
+    # Babel
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = {"en": "English", "es": "Español"}
+
+    # Sessions and forms
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone in a park still submits
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
+    COORDINATOR_INVITE_MAX_AGE = 7 * 24 * 60 * 60
+
+    # Mail: "console" writes to the log; "smtp" sends.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "volunteer@city.example")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = _env_int("SMTP_PORT", 25)
+
+    # SMS: "console" stores and prints; "twilio" sends through Twilio.
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+    TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+    TWILIO_HTTP_TIMEOUT = _env_int("TWILIO_HTTP_TIMEOUT", 10)
+    # Where Twilio's REST API lives; only tests point it at their fake on 127.0.0.1.
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
+    SMS_DEFAULT_REGION = os.environ.get("SMS_DEFAULT_REGION", "US")
+
+    # The version of the SMS consent text shown at registration; bump it when the text changes.
+    SMS_CONSENT_VERSION = "2026-11-01"
+
+    PAGE_SIZE = 12
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the werkzeug debugger is never on by default; set FLASK_DEBUG=1 locally
+
+
+class TestingConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = True  # tests send the real token; see tests/conftest.py
+    SECRET_KEY = "testing-secret"  # noqa: S105
+    SMS_BACKEND = "console"
+    MAIL_BACKEND = "memory"
+    PUBLIC_BASE_URL = "http://localhost"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to start with the development secret or the embedded database."""
+        problems = []
+        if not os.environ.get("SECRET_KEY") or os.environ["SECRET_KEY"] == DEV_SECRET_KEY:
+            problems.append("SECRET_KEY must be set to a long random value")
+        if not os.environ.get("DATABASE_URL"):
+            problems.append("DATABASE_URL must point at PostgreSQL")
+        if not os.environ.get("PUBLIC_BASE_URL"):
+            problems.append("PUBLIC_BASE_URL must be the public https address (Twilio signs it)")
+        if problems:
+            raise RuntimeError("Production configuration is incomplete: " + "; ".join(problems))
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    return CONFIGS[os.environ.get("APP_ENV", "development")]

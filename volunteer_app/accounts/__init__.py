@@ -1,0 +1,1 @@
+"""People: accounts, roles, organization membership, and the volunteer profile."""

@@ -1,0 +1,1 @@
+"""What every feature shares: the declarative base, time helpers, errors, role checks."""

@@ -1,0 +1,32 @@
+"""Role checks for views. Guessed ids answer 404, other people's things answer 403 or 404."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def coordinator_required(view):
+    """Coordinators of at least one organization, and admins."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not (current_user.is_admin or current_user.is_coordinator):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

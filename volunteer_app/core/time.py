@@ -1,0 +1,59 @@
+"""Time at the edges: converting UTC instants to an initiative's local time and back.
+
+Inside the system every instant is an aware UTC datetime; only templates, SMS texts and forms
+see local time, always in the timezone of the initiative concerned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask_babel import format_date, format_datetime, format_time
+
+from volunteer_app.core.db import utcnow
+
+__all__ = ["utcnow", "local", "from_local", "is_valid_timezone", "format_local"]
+
+
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def is_valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return name in available_timezones()
+
+
+def local(instant: dt.datetime, tz: str) -> dt.datetime:
+    return instant.astimezone(ZoneInfo(tz))
+
+
+def from_local(naive: dt.datetime, tz: str) -> dt.datetime:
+    """A wall-clock time in `tz` as an aware UTC instant.
+
+    In the repeated hour when clocks fall back, the earlier instant is taken (fold=0); a time
+    that does not exist when clocks spring forward is moved forward by the gap, as a person
+    setting a watch would.
+    """
+    zone_info = ZoneInfo(tz)
+    aware = naive.replace(tzinfo=zone_info, fold=0)
+    round_trip = aware.astimezone(dt.UTC).astimezone(zone_info)
+    if round_trip.replace(tzinfo=None) != naive:  # the spring-forward gap
+        aware = naive.replace(tzinfo=zone_info, fold=1)
+    return aware.astimezone(dt.UTC)
+
+
+def format_local(instant: dt.datetime, tz: str, fmt: str = "medium") -> str:
+    return format_datetime(local(instant, tz), fmt, rebase=False)
+
+
+def format_local_date(instant: dt.datetime, tz: str, fmt: str = "full") -> str:
+    return format_date(local(instant, tz), fmt)
+
+
+def format_local_time(instant: dt.datetime, tz: str, fmt: str = "short") -> str:
+    return format_time(local(instant, tz), fmt, rebase=False)

@@ -1,0 +1,1 @@
+"""Initiatives: programs of impact volunteering with measurable goals, and finding them."""

@@ -1,0 +1,1 @@
+"""Matching residents to shifts and volunteers to the shifts that need them."""

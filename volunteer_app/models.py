@@ -1,0 +1,16 @@
+"""Every model, imported in one place so Alembic and the app see the whole schema."""
+
+from volunteer_app.accounts.models import Membership, Organization, Role, User  # noqa: F401
+from volunteer_app.hours.models import HoursAudit, HoursEntry  # noqa: F401
+from volunteer_app.impact.models import OutcomeRecord, VolunteerHourRate  # noqa: F401
+from volunteer_app.initiatives.models import Initiative, OutcomeMetric  # noqa: F401
+from volunteer_app.matching.models import Invitation  # noqa: F401
+from volunteer_app.reference.models import (  # noqa: F401
+    Cause,
+    Language,
+    Neighborhood,
+    ProgramSetting,
+    Skill,
+)
+from volunteer_app.shifts.models import Shift, Signup  # noqa: F401
+from volunteer_app.sms.models import Message  # noqa: F401

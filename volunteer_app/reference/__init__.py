@@ -1,0 +1,1 @@
+"""Reference data every feature shares: causes, neighborhoods, skills, languages, settings."""

@@ -1,0 +1,1 @@
+"""Shifts and signups: capacity, the waitlist, cancelling, calendars."""

@@ -1,0 +1,1 @@
+"""Text messages: the outbox, the worker, Twilio, inbound commands."""

@@ -1,0 +1,149 @@
+"""The pieces `create_app` assembles: extensions, blueprints, CLI, template helpers, errors."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from volunteer_app.core import time as timefmt
+from volunteer_app.core.errors import DomainError
+from volunteer_app.core.phone import display as display_phone
+from volunteer_app.extensions import babel, csrf, db, login_manager, migrate
+
+
+def select_locale() -> str:
+    """The visitor's language: ?lang=, then their profile, then the browser's preference.
+    Outside a request (the SMS worker, the CLI) texts choose with `force_locale`."""
+    from flask import current_app, has_request_context
+
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    chosen = request.args.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated:
+        if current_user.preferred_language in languages:
+            return current_user.preferred_language
+    return request.accept_languages.best_match(languages.keys()) or "en"
+
+
+def register_extensions(app: Flask) -> None:
+    from volunteer_app import models  # noqa: F401 - the whole schema, for Alembic
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = lazy_gettext("Please log in to continue.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from volunteer_app.accounts.models import User
+
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def register_blueprints(app: Flask) -> None:
+    from volunteer_app.accounts.views import bp as accounts_bp
+    from volunteer_app.initiatives.views import bp as initiatives_bp
+    from volunteer_app.shifts.views import bp as shifts_bp
+
+    app.register_blueprint(initiatives_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(shifts_bp)
+
+
+def register_cli(app: Flask) -> None:
+    from volunteer_app import seed
+    from volunteer_app.accounts import cli as accounts_cli
+
+    accounts_cli.init_app(app)
+    seed.init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["local_datetime"] = timefmt.format_local
+    app.jinja_env.filters["local_date"] = timefmt.format_local_date
+    app.jinja_env.filters["local_time"] = timefmt.format_local_time
+    app.jinja_env.filters["phone"] = display_phone
+
+    @app.context_processor
+    def inject_program():
+        return {
+            "program_name": app.config["PROGRAM_NAME"],
+            "languages": app.config["LANGUAGES"],
+        }
+
+
+def register_error_handlers(app: Flask) -> None:
+    def render_error(code: int, title: str, text: str):
+        return render_template("errors/error.html", code=code, title=title, text=text), code
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return render_error(400, _("Bad request"), _("Something in that request was not right."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400, _("Form expired"), _("The form was missing its security token. Please retry.")
+        )
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_error(403, _("Not allowed"), _("You do not have access to this page."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_error(404, _("Not found"), _("We could not find that page."))
+
+    @app.errorhandler(405)
+    def not_allowed(error):
+        return render_error(405, _("Not allowed"), _("That action is not available here."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return render_error(413, _("Too large"), _("That request was too large."))
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        # A refused form action goes back to the page it came from with the reason shown.
+        referrer = request.referrer
+        if request.method == "POST" and referrer and urlsplit(referrer).netloc == request.host:
+            flash(error.message, "error")
+            return redirect(referrer)
+        return render_error(error.status_code, _("Sorry"), error.message)
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render_error(500, _("Something went wrong"), _("Please try again in a moment."))
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'self'",
+        )
+        return response
