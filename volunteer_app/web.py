@@ -28,9 +28,9 @@ def select_locale() -> str:
     chosen = request.args.get("lang")
     if chosen in languages:
         return chosen
-    if current_user and current_user.is_authenticated:
-        if current_user.preferred_language in languages:
-            return current_user.preferred_language
+    user_language = current_user.preferred_language if current_user.is_authenticated else None
+    if user_language in languages:
+        return user_language
     return request.accept_languages.best_match(languages.keys()) or "en"
 
 
