@@ -61,18 +61,22 @@ def register_blueprints(app: Flask) -> None:
     from volunteer_app.accounts.views import bp as accounts_bp
     from volunteer_app.initiatives.views import bp as initiatives_bp
     from volunteer_app.shifts.views import bp as shifts_bp
+    from volunteer_app.sms.views import bp as sms_bp
 
     app.register_blueprint(initiatives_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(shifts_bp)
+    app.register_blueprint(sms_bp)
 
 
 def register_cli(app: Flask) -> None:
     from volunteer_app import seed
     from volunteer_app.accounts import cli as accounts_cli
+    from volunteer_app.sms import cli as sms_cli
 
     accounts_cli.init_app(app)
     seed.init_app(app)
+    sms_cli.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:
