@@ -13,3 +13,8 @@ def home():
 @bp.route("/initiatives")
 def index():
     return "initiatives"
+
+
+@bp.route("/initiatives/<slug>")
+def detail(slug: str):
+    return slug
