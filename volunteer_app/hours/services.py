@@ -1,0 +1,190 @@
+"""Attendance and hours: checking in and out, crediting hours, closing forgotten check-outs.
+
+Hours from attendance are credited for the time inside the shift's scheduled window, rounded by
+the program's rule (nearest 15 minutes by default), and approved at once; self-reported hours
+wait for a coordinator. Any later change to an entry goes through `change_hours`, which keeps
+the trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+
+from volunteer_app.accounts.models import User
+from volunteer_app.core.errors import DomainError
+from volunteer_app.core.time import local
+from volunteer_app.extensions import db
+from volunteer_app.hours.models import HoursAudit, HoursEntry, HoursSource, HoursStatus
+from volunteer_app.reference.settings import get_setting
+from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
+
+
+class AttendanceError(DomainError):
+    pass
+
+
+def round_minutes(minutes: float, step: int | None = None) -> int:
+    """Round to the nearest `step` minutes (half rounds up, as people expect)."""
+    step = step or int(get_setting("hours_rounding_minutes"))
+    if step <= 1:
+        return max(int(round(minutes)), 0)
+    return max(int((minutes + step / 2) // step) * step, 0)
+
+
+def check_in_window(shift: Shift) -> tuple[dt.datetime, dt.datetime]:
+    opens = shift.starts_at - dt.timedelta(minutes=int(get_setting("check_in_opens_minutes")))
+    return opens, shift.ends_at
+
+
+def signups_open_for_check_in(user: User, *, now: dt.datetime) -> list[Signup]:
+    """The person's spot-holding signups on shifts whose check-in window contains `now`."""
+    opens_minutes = int(get_setting("check_in_opens_minutes"))
+    return list(
+        db.session.scalars(
+            sa.select(Signup)
+            .join(Signup.shift)
+            .where(
+                Signup.user_id == user.id,
+                Signup.status.in_([SignupStatus.CONFIRMED, SignupStatus.ATTENDED]),
+                Shift.status == ShiftStatus.SCHEDULED,
+                Shift.starts_at <= now + dt.timedelta(minutes=opens_minutes),
+                Shift.ends_at >= now,
+            )
+            .order_by(Shift.starts_at)
+            .options(joinedload(Signup.shift).joinedload(Shift.initiative))
+        )
+    )
+
+
+def signups_checked_in(user: User) -> list[Signup]:
+    """The person's signups that are checked in and not yet out."""
+    return list(
+        db.session.scalars(
+            sa.select(Signup)
+            .join(Signup.shift)
+            .where(
+                Signup.user_id == user.id,
+                Signup.checked_in_at.is_not(None),
+                Signup.checked_out_at.is_(None),
+            )
+            .order_by(Shift.starts_at)
+            .options(joinedload(Signup.shift).joinedload(Shift.initiative))
+        )
+    )
+
+
+def check_in(signup: Signup, *, now: dt.datetime, method: str) -> Signup:
+    """Mark the person present. Idempotent: a second check-in keeps the first instant."""
+    shift = signup.shift
+    if shift.status != ShiftStatus.SCHEDULED:
+        raise AttendanceError(_("This shift was cancelled."))
+    if signup.status not in (SignupStatus.CONFIRMED, SignupStatus.ATTENDED):
+        raise AttendanceError(_("You are not confirmed for this shift."))
+    opens, closes = check_in_window(shift)
+    if not opens <= now <= closes:
+        raise AttendanceError(_("Check-in is open from 30 minutes before the shift to its end."))
+    if signup.checked_in_at is None:
+        signup.checked_in_at = now
+        signup.check_in_method = method
+    signup.status = SignupStatus.ATTENDED
+    db.session.flush()
+    return signup
+
+
+def check_out(signup: Signup, *, now: dt.datetime, method: str) -> HoursEntry:
+    """Close the person's attendance and credit the hours. Idempotent."""
+    if signup.checked_in_at is None:
+        raise AttendanceError(_("You have not checked in to this shift."))
+    if signup.checked_out_at is None:
+        signup.checked_out_at = max(now, signup.checked_in_at)
+    db.session.flush()
+    return credit_attendance(signup, now=now)
+
+
+def credit_attendance(signup: Signup, *, now: dt.datetime, by: User | None = None) -> HoursEntry:
+    """Create (or refresh) the hours entry for an attended signup."""
+    shift = signup.shift
+    if signup.checked_in_at is not None:
+        start = max(signup.checked_in_at, shift.starts_at)
+        end = min(signup.checked_out_at or shift.ends_at, shift.ends_at)
+    else:  # marked present on the roster without times: the whole shift
+        start, end = shift.starts_at, shift.ends_at
+    minutes = round_minutes(max((end - start).total_seconds(), 0) / 60)
+    entry = db.session.scalar(sa.select(HoursEntry).where(HoursEntry.signup_id == signup.id))
+    if entry is None:
+        entry = HoursEntry(
+            user_id=signup.user_id,
+            initiative_id=shift.initiative_id,
+            shift_id=shift.id,
+            signup_id=signup.id,
+            served_on=local(shift.starts_at, shift.initiative.timezone).date(),
+            started_at=start,
+            ended_at=end,
+            minutes=minutes,
+            source=HoursSource.ATTENDANCE,
+            status=HoursStatus.APPROVED,
+            created_at=now,
+            reviewed_at=now,
+            reviewed_by_id=by.id if by else None,
+        )
+        db.session.add(entry)
+        db.session.flush()
+    elif entry.minutes != minutes:
+        change_hours(entry, minutes=minutes, by=by, reason=_("Attendance times changed"), now=now)
+    return entry
+
+
+def change_hours(
+    entry: HoursEntry,
+    *,
+    by: User | None,
+    reason: str,
+    now: dt.datetime,
+    minutes: int | None = None,
+    status: HoursStatus | None = None,
+) -> HoursEntry:
+    """Correct an hours entry, keeping who changed what, when and why."""
+    audit = HoursAudit(
+        hours_entry_id=entry.id,
+        changed_by_id=by.id if by else None,
+        changed_at=now,
+        minutes_before=entry.minutes,
+        status_before=str(entry.status),
+        reason=reason,
+    )
+    if minutes is not None:
+        if not 0 <= minutes <= 24 * 60:
+            raise DomainError(_("Hours must be between 0 and 24."))
+        entry.minutes = minutes
+    if status is not None:
+        entry.status = status
+        entry.reviewed_at = now
+        entry.reviewed_by_id = by.id if by else None
+    audit.minutes_after = entry.minutes
+    audit.status_after = str(entry.status)
+    db.session.add(audit)
+    db.session.flush()
+    return entry
+
+
+def close_forgotten_check_outs(*, now: dt.datetime) -> int:
+    """Check out, at the scheduled end, everyone still checked in to a shift that has ended."""
+    forgotten = db.session.scalars(
+        sa.select(Signup)
+        .join(Signup.shift)
+        .where(
+            Signup.checked_in_at.is_not(None),
+            Signup.checked_out_at.is_(None),
+            Shift.ends_at <= now,
+        )
+        .options(joinedload(Signup.shift).joinedload(Shift.initiative))
+    ).all()
+    for signup in forgotten:
+        signup.checked_out_at = max(signup.shift.ends_at, signup.checked_in_at)
+        signup.check_in_method = signup.check_in_method or "auto"
+        credit_attendance(signup, now=now)
+    return len(forgotten)
