@@ -59,7 +59,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from volunteer_app.accounts.views import bp as accounts_bp
+    from volunteer_app.coordinators.views import bp as coordinators_bp
     from volunteer_app.initiatives.views import bp as initiatives_bp
+    from volunteer_app.roster.views import bp as roster_bp
     from volunteer_app.shifts.views import bp as shifts_bp
     from volunteer_app.sms.views import bp as sms_bp
 
@@ -67,6 +69,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(shifts_bp)
     app.register_blueprint(sms_bp)
+    app.register_blueprint(coordinators_bp)
+    app.register_blueprint(roster_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -1,0 +1,2 @@
+"""Coordinators run their initiatives: goals, shifts, the coordinator home, exports; admins
+manage organizations and invite coordinators."""

@@ -1,0 +1,2 @@
+"""Running a shift on the day: the roster, attendance, self check-in, hours approval and
+outcome measures."""
