@@ -68,6 +68,16 @@ class Config:
     # Where Twilio's REST API lives; only tests point it at their fake on 127.0.0.1.
     TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
     SMS_DEFAULT_REGION = os.environ.get("SMS_DEFAULT_REGION", "US")
+    # Quiet hours are judged in this timezone when a text concerns no initiative.
+    PROGRAM_TIMEZONE = os.environ.get("PROGRAM_TIMEZONE", "America/New_York")
+    # The worker: rows claimed per batch, sending threads, tries before a text fails for good,
+    # and how long a claimed text may stay `sending` before a person must review it.
+    SMS_WORKER_BATCH = _env_int("SMS_WORKER_BATCH", 100)
+    SMS_WORKER_THREADS = _env_int("SMS_WORKER_THREADS", 8)
+    SMS_MAX_ATTEMPTS = _env_int("SMS_MAX_ATTEMPTS", 5)
+    SMS_RETRY_BASE_SECONDS = _env_int("SMS_RETRY_BASE_SECONDS", 30)
+    SMS_RETRY_MAX_SECONDS = _env_int("SMS_RETRY_MAX_SECONDS", 3600)
+    SMS_SENDING_TIMEOUT_SECONDS = _env_int("SMS_SENDING_TIMEOUT_SECONDS", 300)
 
     # The version of the SMS consent text shown at registration; bump it when the text changes.
     SMS_CONSENT_VERSION = "2026-11-01"
