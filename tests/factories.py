@@ -141,3 +141,55 @@ def make_shift(
     db.session.add(shift)
     db.session.flush()
     return shift
+
+
+def make_language(code: str = "es", name: str = "Spanish"):
+    from volunteer_app.reference.models import Language
+
+    language = db.session.get(Language, code)
+    if language is None:
+        language = Language(code=code, name=name)
+        db.session.add(language)
+        db.session.flush()
+    return language
+
+
+def make_outcome_record(
+    metric: OutcomeMetric,
+    value=1,
+    *,
+    voided_at: dt.datetime | None = None,
+    period_start_on: dt.date = dt.date(2026, 5, 1),
+    **kw,
+):
+    from volunteer_app.impact.models import OutcomeRecord, OutcomeSource
+
+    record = OutcomeRecord(
+        metric_id=metric.id,
+        value=value,
+        period_start_on=period_start_on,
+        source=kw.pop("source", OutcomeSource.WEB),
+        voided_at=voided_at,
+        void_reason="test" if voided_at else None,
+        **kw,
+    )
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def make_hours_entry(user: User, initiative: Initiative, minutes: int = 120, **kw):
+    from volunteer_app.hours.models import HoursEntry, HoursSource, HoursStatus
+
+    entry = HoursEntry(
+        user_id=user.id,
+        initiative_id=initiative.id,
+        served_on=kw.pop("served_on", dt.date(2026, 5, 1)),
+        minutes=minutes,
+        source=kw.pop("source", HoursSource.COORDINATOR),
+        status=kw.pop("status", HoursStatus.APPROVED),
+        **kw,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
