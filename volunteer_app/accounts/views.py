@@ -1,25 +1,203 @@
-"""Accounts: register, log in and out, password reset, profile."""
+"""Accounts pages: register, log in and out, forgot and reset password, the profile."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+
+from volunteer_app.accounts import services
+from volunteer_app.accounts.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from volunteer_app.accounts.services import AccountInactive, FieldError, InvalidResetLink
+from volunteer_app.core.time import utcnow
+from volunteer_app.extensions import db
 
 bp = Blueprint("accounts", __name__)
 
 
-@bp.route("/login")
-def login():
-    return "login"
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: `next` must never send someone to
+    another site (`//evil.example`, `http://...`, `/\\evil.example` which browsers read as
+    `//`), nor carry control characters into a header."""
+    if not target or len(target) > 2000:
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
-@bp.route("/register")
+def _requested_next() -> str | None:
+    return safe_next(request.args.get("next") or request.form.get("next"))
+
+
+def _home() -> str:
+    return url_for("initiatives.home")
+
+
+def _after_registration_url() -> str:
+    """Where a new volunteer lands; the one place to change when onboarding arrives."""
+    return _requested_next() or _home()
+
+
+def _show_error(form: FlaskForm, error: FieldError) -> None:
+    """Put a refused rule next to its field, or above the form when no field matches."""
+    target = getattr(form, error.field, None) if error.field else None
+    if target is None or not hasattr(target, "errors"):
+        form.form_errors.append(error.message)
+    else:
+        target.errors = [*target.errors, error.message]
+
+
+@bp.route("/register", methods=["GET", "POST"])
 def register():
-    return "register"
+    if current_user.is_authenticated:
+        return redirect(_requested_next() or _home())
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                phone=form.phone.data,
+                sms_consent=form.sms_consent.data,
+                preferred_language=str(get_locale()),
+                now=utcnow(),
+            )
+            db.session.commit()
+        except FieldError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        except IntegrityError:
+            # Another request took this email or phone between our check and our insert.
+            db.session.rollback()
+            _show_error(form, services.explain_conflict(form.email.data, form.phone.data))
+        else:
+            login_user(user)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
+            return redirect(_after_registration_url())
+    return render_template("accounts/register.html", form=form, next=_requested_next())
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_requested_next() or _home())
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data, now=utcnow())
+        except AccountInactive as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            if user is None:
+                form.form_errors.append(
+                    _(
+                        "That email and password do not match an account. Check them, or "
+                        "reset your password."
+                    )
+                )
+            else:
+                db.session.commit()
+                login_user(user, remember=form.remember.data)
+                flash(_("You are logged in."), "success")
+                return redirect(_requested_next() or _home())
+    return render_template("accounts/login.html", form=form, next=_requested_next())
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    return "logout"
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(_home())
 
 
-@bp.route("/profile")
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data, now=utcnow())
+        minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+        flash(
+            _(
+                "If an account uses that email address, we have sent it a link to choose a "
+                "new password. The link works for %(minutes)d minutes.",
+                minutes=minutes,
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    try:
+        if not form.validate_on_submit():
+            services.user_for_reset_token(token, now=utcnow())
+            return render_template("accounts/reset_password.html", form=form, token=token)
+        user = services.reset_password(token, form.password.data, now=utcnow())
+        db.session.commit()
+    except InvalidResetLink as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("accounts.forgot_password"))
+    except FieldError as error:
+        db.session.rollback()
+        _show_error(form, error)
+        return render_template("accounts/reset_password.html", form=form, token=token)
+    login_user(user)
+    flash(_("Your new password is saved and you are logged in."), "success")
+    return redirect(_home())
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
 def profile():
-    return "profile"
+    user = current_user._get_current_object()
+    choices = services.profile_choices()
+    if request.method == "POST":
+        form = ProfileForm(choices)
+    else:
+        form = ProfileForm(choices, data=ProfileForm.initial_data(services.profile_data_of(user)))
+    if form.validate_on_submit():
+        try:
+            services.update_profile(user, form.profile_data(), now=utcnow())
+            db.session.commit()
+        except FieldError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        except IntegrityError:
+            # Another account took this phone number between our check and our update.
+            db.session.rollback()
+            _show_error(
+                form, services.explain_conflict(None, form.phone.data, exclude_user_id=user.id)
+            )
+        else:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template(
+        "accounts/profile.html",
+        form=form,
+        user=user,
+        sms_status=services.sms_status(user),
+        sms_number=current_app.config.get("TWILIO_FROM_NUMBER") or None,
+    )
