@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from volunteer_app.accounts.models import User
+from volunteer_app.core.auth import can_manage_organization
 from volunteer_app.core.errors import Conflict, DomainError, NotFound
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
@@ -112,6 +113,52 @@ def waitlist_rank(signup: Signup) -> int | None:
     return ahead + 1
 
 
+def waitlist_ranks(signups: list[Signup]) -> dict[int, int]:
+    """`waitlist_rank` for many signups in one query: {signup id: rank} for those waiting."""
+    waiting_ids = [s.id for s in signups if s.status == SignupStatus.WAITLISTED]
+    if not waiting_ids:
+        return {}
+    ahead = aliased(Signup)
+    rows = db.session.execute(
+        sa.select(Signup.id, sa.func.count(ahead.id))
+        .join(
+            ahead,
+            sa.and_(
+                ahead.shift_id == Signup.shift_id,
+                ahead.status == SignupStatus.WAITLISTED,
+                ahead.waitlist_position <= Signup.waitlist_position,
+            ),
+        )
+        .where(Signup.id.in_(waiting_ids))
+        .group_by(Signup.id)
+    )
+    return {signup_id: rank for signup_id, rank in rows}
+
+
+def visible_shift(shift_id: int, viewer: User | None) -> Shift:
+    """A shift with its initiative and organization, as `viewer` may see it.
+
+    Shifts of draft initiatives exist only for admins and the organization's coordinators;
+    everyone else gets NotFound, as for an id that was never used.
+    """
+    shift = db.session.scalar(
+        sa.select(Shift)
+        .where(Shift.id == shift_id)
+        .options(joinedload(Shift.initiative).joinedload(Initiative.organization))
+    )
+    if shift is None:
+        raise NotFound(_("That shift does not exist."))
+    if shift.initiative.status == InitiativeStatus.DRAFT and not _may_see_drafts_of(
+        viewer, shift.initiative
+    ):
+        raise NotFound(_("That shift does not exist."))
+    return shift
+
+
+def _may_see_drafts_of(viewer: User | None, initiative: Initiative) -> bool:
+    return viewer is not None and can_manage_organization(viewer, initiative.organization_id)
+
+
 def find_signup(signup_id: int, user: User) -> Signup:
     """The user's own signup; anyone else's id answers as if it did not exist."""
     signup = db.session.get(Signup, signup_id)
@@ -130,14 +177,28 @@ def signup_of(user: User, shift: Shift) -> Signup | None:
 # Signing up
 
 
-def check_can_join(user: User, shift: Shift, *, now: dt.datetime) -> None:
-    initiative = shift.initiative
+def check_shift_open(shift: Shift, *, now: dt.datetime) -> None:
+    """Raise ShiftUnavailable unless anyone (of age) could join `shift` now."""
     if shift.status != ShiftStatus.SCHEDULED:
         raise ShiftUnavailable(_("This shift has been cancelled."))
-    if initiative.status != InitiativeStatus.PUBLISHED:
+    if shift.initiative.status != InitiativeStatus.PUBLISHED:
         raise ShiftUnavailable(_("This initiative is not taking signups."))
     if shift.starts_at <= now:
         raise ShiftUnavailable(_("This shift has already started."))
+
+
+def shift_closed_reason(shift: Shift, *, now: dt.datetime) -> str | None:
+    """Why nobody can join `shift` now, for pages to show instead of a button; None if open."""
+    try:
+        check_shift_open(shift, now=now)
+    except ShiftUnavailable as refusal:
+        return refusal.message
+    return None
+
+
+def check_can_join(user: User, shift: Shift, *, now: dt.datetime) -> None:
+    initiative = shift.initiative
+    check_shift_open(shift, now=now)
     if initiative.minimum_age:
         shift_day = local(shift.starts_at, initiative.timezone).date()
         age = user.age_on(shift_day)
@@ -341,6 +402,8 @@ class MyShifts:
     upcoming: list[Signup]
     past: list[Signup]
     approved_minutes: int
+    # Signup id -> place in its shift's waitlist, for the waitlisted signups.
+    waitlist_ranks: dict[int, int] = field(default_factory=dict)
 
 
 def my_shifts(user: User, *, now: dt.datetime) -> MyShifts:
@@ -370,4 +433,9 @@ def my_shifts(user: User, *, now: dt.datetime) -> MyShifts:
             HoursEntry.user_id == user.id, HoursEntry.status == HoursStatus.APPROVED
         )
     )
-    return MyShifts(upcoming=upcoming, past=past, approved_minutes=int(minutes))
+    return MyShifts(
+        upcoming=upcoming,
+        past=past,
+        approved_minutes=int(minutes),
+        waitlist_ranks=waitlist_ranks(upcoming),
+    )
