@@ -38,21 +38,9 @@ def _fresh_g_per_request(app):
     request_started.disconnect(clear, app)
 
 
-def _login_page_ready(client) -> bool:
-    try:
-        return 'name="csrf_token"' in client.get("/login").get_data(as_text=True)
-    except Exception:
-        return False
-
-
 @pytest.fixture
 def login(client, auth):
     def log_in(user):
-        if not _login_page_ready(client):  # TEMP until accounts' /login exists
-            with client.session_transaction() as session:
-                session["_user_id"] = str(user.id)
-                session["_fresh"] = True
-            return
         assert auth.login(user.email).status_code in (302, 303)
 
     return log_in

@@ -68,7 +68,6 @@ def detail(shift_id: int):
         rank=rank,
         closed_reason=services.shift_closed_reason(shift, now=now),
         now=now,
-        form=ActionForm(),
     )
 
 
@@ -147,7 +146,6 @@ def my_shifts():
         approved_hours=format_decimal(round(mine.approved_minutes / 60, 1)),
         now=now,
         feed_url=calendar.feed_url(current_user),
-        form=ActionForm(),
     )
 
 
