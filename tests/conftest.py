@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask import g, request_started
 from sqlalchemy.engine import make_url
 
 from config import TestingConfig
@@ -75,11 +76,23 @@ def _app(database_url):
 
 @pytest.fixture
 def app(_app):
-    """The app with an empty database; every row a test writes is removed after it."""
+    """The app with an empty database; every row a test writes is removed after it.
+
+    The test runs inside one app context (so it can use the database), and Flask reuses an
+    open app context for the requests a test client makes; every request therefore starts
+    with a fresh `g`, as on a real server, or flask-login's cached user, the CSRF token and
+    the locale would leak from one request into the next.
+    """
+
+    def fresh_g(sender, **extra):
+        vars(g).clear()
+
+    request_started.connect(fresh_g, _app)
     with _app.app_context():
         yield _app
         _db.session.remove()
         _empty_all_tables()
+    request_started.disconnect(fresh_g, _app)
 
 
 def _empty_all_tables() -> None:

@@ -8,7 +8,6 @@ import re
 import icalendar
 import pytest
 import sqlalchemy as sa
-from flask import g, request_started
 
 from tests.factories import make_initiative, make_shift, make_user
 from volunteer_app.accounts.models import User
@@ -21,21 +20,6 @@ from volunteer_app.shifts.models import ShiftStatus, Signup, SignupStatus
 @pytest.fixture
 def soon():
     return utcnow().replace(microsecond=0) + dt.timedelta(days=3)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    """Give every request a fresh `g`, as a real server does. The `app` fixture keeps one app
-    context open for the whole test and requests reuse it, so flask-login's cached user,
-    flask-wtf's token and babel's locale would otherwise leak from one request into the next.
-    (Belongs in tests/conftest.py; see the report to the lead.)"""
-
-    def clear(sender, **extra):
-        vars(g).clear()
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 @pytest.fixture

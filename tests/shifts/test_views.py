@@ -9,7 +9,6 @@ from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
-from flask import g, request_started
 
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import (
@@ -39,21 +38,6 @@ def shift(db, soon):
     shift = make_shift(initiative, starts_at=soon, capacity=2, location_name="Riverside Park")
     db.session.commit()
     return shift
-
-
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    """Give every request a fresh `g`, as a real server does. The `app` fixture keeps one app
-    context open for the whole test and requests reuse it, so flask-login's cached user,
-    flask-wtf's token and babel's locale would otherwise leak from one request into the next.
-    (Belongs in tests/conftest.py; see the report to the lead.)"""
-
-    def clear(sender, **extra):
-        vars(g).clear()
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 @pytest.fixture
