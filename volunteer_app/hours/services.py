@@ -19,6 +19,7 @@ from volunteer_app.core.errors import DomainError
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
 from volunteer_app.hours.models import HoursAudit, HoursEntry, HoursSource, HoursStatus
+from volunteer_app.initiatives.models import Initiative, InitiativeStatus
 from volunteer_app.reference.settings import get_setting
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
 
@@ -171,20 +172,175 @@ def change_hours(
     return entry
 
 
-def close_forgotten_check_outs(*, now: dt.datetime) -> int:
-    """Check out, at the scheduled end, everyone still checked in to a shift that has ended."""
-    forgotten = db.session.scalars(
+def close_forgotten_check_outs(*, now: dt.datetime, shift_id: int | None = None) -> int:
+    """Check out, at the scheduled end, everyone still checked in to a shift that has ended.
+
+    `shift_id` limits the sweep to one shift (a coordinator opening that shift's roster).
+    People a coordinator marked absent after they checked in earn nothing, so they are left
+    alone.
+    """
+    query = (
         sa.select(Signup)
         .join(Signup.shift)
         .where(
             Signup.checked_in_at.is_not(None),
             Signup.checked_out_at.is_(None),
+            Signup.status == SignupStatus.ATTENDED,
             Shift.ends_at <= now,
         )
         .options(joinedload(Signup.shift).joinedload(Shift.initiative))
-    ).all()
+    )
+    if shift_id is not None:
+        query = query.where(Signup.shift_id == shift_id)
+    forgotten = db.session.scalars(query).all()
     for signup in forgotten:
         signup.checked_out_at = max(signup.shift.ends_at, signup.checked_in_at)
         signup.check_in_method = signup.check_in_method or "auto"
         credit_attendance(signup, now=now)
     return len(forgotten)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hours served off-shift, the approval queue and corrections
+
+SELF_REPORT_MIN_MINUTES = 15
+SELF_REPORT_STEP_MINUTES = 15
+SELF_REPORT_MAX_AGE = dt.timedelta(days=365)
+
+
+def report_hours(
+    user: User,
+    initiative: Initiative,
+    *,
+    served_on: dt.date,
+    minutes: int,
+    note: str,
+    now: dt.datetime,
+) -> HoursEntry:
+    """A volunteer's own report of hours served off-shift; it waits for a coordinator.
+
+    The date is the local date in the initiative's timezone: not in the future and at most a
+    year back. Hours go in quarter hours, from a quarter hour to a whole day.
+    """
+    if initiative.status != InitiativeStatus.PUBLISHED:
+        raise DomainError(_("Hours can be reported only for a published initiative."))
+    today = local(now, initiative.timezone).date()
+    if served_on > today:
+        raise DomainError(_("The date cannot be in the future."))
+    if served_on < today - SELF_REPORT_MAX_AGE:
+        raise DomainError(_("Hours can be reported for the last 12 months only."))
+    if not SELF_REPORT_MIN_MINUTES <= minutes <= 24 * 60 or minutes % SELF_REPORT_STEP_MINUTES != 0:
+        raise DomainError(_("Hours must be between 0.25 and 24, in quarter hours."))
+    entry = HoursEntry(
+        user_id=user.id,
+        initiative_id=initiative.id,
+        served_on=served_on,
+        minutes=minutes,
+        source=HoursSource.SELF_REPORT,
+        status=HoursStatus.PENDING,
+        note=note.strip()[:500],
+        created_at=now,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def review_hours(
+    entries: list[HoursEntry],
+    *,
+    approve: bool,
+    by: User,
+    reason: str,
+    now: dt.datetime,
+) -> list[HoursEntry]:
+    """Approve or reject waiting entries, each with its own line in the audit trail.
+
+    Entries no longer pending (someone else reviewed them a moment ago) are passed over, so a
+    double click never writes two verdicts. A rejection needs a reason the volunteer will see.
+    Returns the entries reviewed now.
+    """
+    reason = reason.strip()
+    if not approve and not reason:
+        raise DomainError(_("Please say why these hours are rejected."))
+    if not entries:
+        raise DomainError(_("Please choose at least one entry."))
+    locked = db.session.scalars(
+        sa.select(HoursEntry)
+        .where(HoursEntry.id.in_([e.id for e in entries]))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    reviewed = []
+    for entry in sorted(locked, key=lambda e: e.id):
+        if entry.status != HoursStatus.PENDING:
+            continue
+        change_hours(
+            entry,
+            by=by,
+            reason=reason or _("Approved"),
+            now=now,
+            status=HoursStatus.APPROVED if approve else HoursStatus.REJECTED,
+        )
+        reviewed.append(entry)
+    return reviewed
+
+
+def correct_hours(
+    entry: HoursEntry, *, minutes: int, by: User, reason: str, now: dt.datetime
+) -> HoursEntry:
+    """A coordinator's correction of an entry's minutes; the reason is required and kept."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Please say why the hours are corrected."))
+    if minutes == entry.minutes:
+        raise DomainError(_("Those are the hours already recorded: nothing changed."))
+    return change_hours(entry, minutes=minutes, by=by, reason=reason[:500], now=now)
+
+
+def hours_trail(entry: HoursEntry) -> list[HoursAudit]:
+    """Every change to an entry, oldest first, with who made it."""
+    return list(
+        db.session.scalars(
+            sa.select(HoursAudit)
+            .where(HoursAudit.hours_entry_id == entry.id)
+            .order_by(HoursAudit.changed_at, HoursAudit.id)
+            .options(joinedload(HoursAudit.changed_by))
+        )
+    )
+
+
+def my_hours(user: User) -> list[HoursEntry]:
+    """A volunteer's own entries, newest service first, with their initiatives."""
+    return list(
+        db.session.scalars(
+            sa.select(HoursEntry)
+            .where(HoursEntry.user_id == user.id)
+            .order_by(HoursEntry.served_on.desc(), HoursEntry.id.desc())
+            .options(joinedload(HoursEntry.initiative))
+        )
+    )
+
+
+def latest_reasons(entry_ids: list[int]) -> dict[int, str]:
+    """The reason given with the most recent change of each entry, in one query."""
+    if not entry_ids:
+        return {}
+    ranked = (
+        sa.select(
+            HoursAudit.hours_entry_id,
+            HoursAudit.reason,
+            sa.func.row_number()
+            .over(
+                partition_by=HoursAudit.hours_entry_id,
+                order_by=(HoursAudit.changed_at.desc(), HoursAudit.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(HoursAudit.hours_entry_id.in_(entry_ids))
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(ranked.c.hours_entry_id, ranked.c.reason).where(ranked.c.rank == 1)
+    )
+    return {entry_id: reason for entry_id, reason in rows}

@@ -1,5 +1,619 @@
-"""Roster, attendance, check-in, hours and outcome screens."""
+"""Roster, attendance, check-in, hours and outcome screens.
 
-from flask import Blueprint
+Coordinator pages live under /coordinate/... and are guarded twice: `coordinator_required`
+(volunteers get 403) and `require_shift` / `require_initiative` or a scoped lookup (another
+organization's ids get 404). Volunteer pages are /checkin/<code> (public) and /me/hours.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from volunteer_app.core.auth import (
+    admin_required,
+    coordinator_required,
+    require_initiative,
+    require_shift,
+)
+from volunteer_app.core.db import utcnow
+from volunteer_app.core.errors import DomainError, NotFound
+from volunteer_app.core.time import local
+from volunteer_app.extensions import db
+from volunteer_app.hours import services as hours
+from volunteer_app.impact.services import void_outcome
+from volunteer_app.reference.settings import get_setting, set_setting
+from volunteer_app.roster import forms, services
+from volunteer_app.shifts.models import Shift
 
 bp = Blueprint("roster", __name__)
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _to_roster(shift_id: int, anchor: str | None = None):
+    return redirect(url_for(".roster", shift_id=shift_id, _anchor=anchor), 303)
+
+
+def _refused(refusal: DomainError) -> None:
+    db.session.rollback()
+    flash(refusal.message, "error")
+
+
+# ---------------------------------------------------------------------------------------------
+# The roster
+
+
+def _close_forgotten_if_ended(shift: Shift, now) -> None:
+    """Opening an ended shift closes its forgotten check-outs (the worker does it too)."""
+    if services.shift_has_ended(shift, now=now) and hours.close_forgotten_check_outs(
+        now=now, shift_id=shift.id
+    ):
+        db.session.commit()
+
+
+def _render_roster(shift: Shift, *, now, find_form=None, new_form=None, outcomes_form=None):
+    roster = services.load_roster(shift)
+    ended = services.shift_has_ended(shift, now=now)
+    metrics = records = None
+    if ended:
+        metrics = services.shift_metrics(shift)
+        records = services.shift_outcome_records(shift)
+        if outcomes_form is None:
+            current = {
+                r.metric_id: f"{r.value.normalize():f}" for r in records if str(r.source) == "web"
+            }
+            outcomes_form = forms.shift_outcomes_form(metrics, current, prefix="outcome")
+    errors = any(f is not None and f.errors for f in (find_form, new_form, outcomes_form))
+    return render_template(
+        "roster/roster.html",
+        shift=shift,
+        initiative=shift.initiative,
+        tz=shift.initiative.timezone,
+        roster=roster,
+        ended=ended,
+        now=now,
+        find_form=find_form or forms.FindWalkInForm(prefix="find"),
+        new_form=new_form or forms.NewWalkInForm(prefix="new"),
+        action_form=forms.ActionForm(),
+        outcomes_form=outcomes_form,
+        metrics=metrics,
+        records=records,
+    ), (400 if errors else 200)
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/roster")
+@coordinator_required
+def roster(shift_id: int):
+    shift = require_shift(shift_id)
+    now = utcnow()
+    _close_forgotten_if_ended(shift, now)
+    return _render_roster(shift, now=now)
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/roster.csv")
+@coordinator_required
+def roster_csv(shift_id: int):
+    shift = require_shift(shift_id)
+    body = services.roster_csv(services.load_roster(shift))
+    response = Response(body.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    filename = (
+        f"roster-shift-{shift.id}-{local(shift.starts_at, shift.initiative.timezone):%Y-%m-%d}.csv"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _walk_in_done(shift: Shift, result: services.WalkInResult, person, created: bool) -> None:
+    name = person.display_name
+    if result.waitlisted:
+        flash(_("%(name)s is on the waitlist.", name=name), "success")
+    elif result.capacity_raised:
+        flash(_("Capacity raised by one: %(name)s is on the roster.", name=name), "success")
+    elif created:
+        flash(_("%(name)s is new to the program and on the roster.", name=name), "success")
+    else:
+        flash(_("%(name)s is on the roster.", name=name), "success")
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/roster/walk-in", methods=["POST"])
+@coordinator_required
+def walk_in_existing(shift_id: int):
+    shift = require_shift(shift_id)
+    now = utcnow()
+    form = forms.FindWalkInForm(prefix="find")
+    if not form.validate_on_submit():
+        return _render_roster(shift, now=now, find_form=form)
+    person = services.find_person(form.lookup.data)
+    if person is None:
+        form.lookup.errors.append(
+            _("Nobody has that email or phone. Add them as a new volunteer below.")
+        )
+        return _render_roster(shift, now=now, find_form=form)
+    try:
+        result = services.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
+    except DomainError as refusal:
+        _refused(refusal)
+        return _to_roster(shift.id, "walk-in")
+    db.session.commit()
+    _walk_in_done(shift, result, person, created=False)
+    return _to_roster(shift.id)
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/roster/walk-in/new", methods=["POST"])
+@coordinator_required
+def walk_in_new(shift_id: int):
+    shift = require_shift(shift_id)
+    now = utcnow()
+    form = forms.NewWalkInForm(prefix="new")
+    if not form.validate_on_submit():
+        return _render_roster(shift, now=now, new_form=form)
+    try:
+        person, created = services.walk_in_person(
+            form.name.data, form.phone.data, agreed_to_texts=form.agreed_to_texts.data, now=now
+        )
+        result = services.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
+    except DomainError as refusal:
+        _refused(refusal)
+        return _to_roster(shift.id, "walk-in")
+    db.session.commit()
+    _walk_in_done(shift, result, person, created)
+    return _to_roster(shift.id)
+
+
+def _roster_signup_or_404(shift: Shift, signup_id: int):
+    try:
+        return services.roster_signup(shift, signup_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/roster/<int:signup_id>/confirm", methods=["POST"])
+@coordinator_required
+def confirm_signup(shift_id: int, signup_id: int):
+    shift = require_shift(shift_id)
+    signup = _roster_signup_or_404(shift, signup_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.confirm_from_waitlist(signup, now=utcnow())
+    except DomainError as refusal:
+        _refused(refusal)
+        return _to_roster(shift.id, "waitlist")
+    db.session.commit()
+    flash(_("%(name)s is confirmed.", name=signup.user.display_name), "success")
+    return _to_roster(shift.id, "waitlist")
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/roster/<int:signup_id>/waitlist", methods=["POST"])
+@coordinator_required
+def waitlist_signup(shift_id: int, signup_id: int):
+    shift = require_shift(shift_id)
+    signup = _roster_signup_or_404(shift, signup_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.move_to_waitlist(signup, now=utcnow())
+    except DomainError as refusal:
+        _refused(refusal)
+        return _to_roster(shift.id)
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s moved to the end of the waitlist. The freed spot stays open until "
+            "you confirm someone.",
+            name=signup.user.display_name,
+        ),
+        "success",
+    )
+    return _to_roster(shift.id, "waitlist")
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/outcomes", methods=["POST"])
+@coordinator_required
+def shift_outcomes(shift_id: int):
+    shift = require_shift(shift_id)
+    now = utcnow()
+    if not services.shift_has_ended(shift, now=now):
+        flash(_("Outcomes can be recorded once the shift has ended."), "error")
+        return _to_roster(shift.id)
+    form = forms.shift_outcomes_form(services.shift_metrics(shift), prefix="outcome")
+    if not form.validate_on_submit():
+        return _render_roster(shift, now=now, outcomes_form=form)
+    try:
+        recorded = services.record_shift_outcomes(shift, form.values(), by=_me(), now=now)
+    except DomainError as refusal:
+        _refused(refusal)
+        return _to_roster(shift.id, "outcomes")
+    db.session.commit()
+    if recorded:
+        flash(ngettext("%(num)d value recorded.", "%(num)d values recorded.", recorded), "success")
+    else:
+        flash(_("Nothing new to record."), "info")
+    return _to_roster(shift.id, "outcomes")
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/sign-in-sheet")
+@coordinator_required
+def sign_in_sheet(shift_id: int):
+    shift = require_shift(shift_id)
+    roster = services.load_roster(shift, attendance_only=True)
+    url = services.check_in_url(shift)
+    return render_template(
+        "roster/sign_in_sheet.html",
+        shift=shift,
+        initiative=shift.initiative,
+        tz=shift.initiative.timezone,
+        roster=roster,
+        blank_rows=max(5, shift.capacity - len(roster.confirmed) + 3),
+        check_in_url=url,
+        qr=services.qr_svg_inline(url),
+    )
+
+
+def _svg_response(shift: Shift) -> Response:
+    url = services.check_in_url(shift)
+    body = services.qr_svg(url, title=_("Check in: shift %(code)s", code=shift.code))
+    response = Response(body, content_type="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/qr.svg")
+@coordinator_required
+def shift_qr(shift_id: int):
+    return _svg_response(require_shift(shift_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Attendance
+
+
+@bp.route("/coordinate/shifts/<int:shift_id>/attendance", methods=["GET", "POST"])
+@coordinator_required
+def attendance(shift_id: int):
+    shift = require_shift(shift_id)
+    now = utcnow()
+    if request.method == "GET":
+        _close_forgotten_if_ended(shift, now)
+    roster = services.load_roster(shift, attendance_only=True)
+    form = forms.attendance_form(roster.confirmed)
+    if form.validate_on_submit():
+        try:
+            result = services.mark_attendance(shift, form.marks(), by=_me(), now=now)
+        except DomainError as refusal:
+            _refused(refusal)
+            return redirect(url_for(".attendance", shift_id=shift.id), 303)
+        db.session.commit()
+        flash(
+            _(
+                "Attendance saved: %(present)d present, %(absent)d absent.",
+                present=result.present,
+                absent=result.absent,
+            ),
+            "success",
+        )
+        return redirect(url_for(".attendance", shift_id=shift.id), 303)
+    opens = services.attendance_opens_at(shift)
+    return render_template(
+        "roster/attendance.html",
+        shift=shift,
+        initiative=shift.initiative,
+        tz=shift.initiative.timezone,
+        roster=roster,
+        form=form,
+        too_early=now < opens,
+        opens=opens,
+    ), (400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------------------------------------
+# Self check-in (public)
+
+CHECK_IN_MISSES_ALLOWED = 5
+CHECK_IN_MISS_WINDOW_SECONDS = 10 * 60
+
+
+def _recent_misses() -> list[float]:
+    cutoff = time.time() - CHECK_IN_MISS_WINDOW_SECONDS
+    misses = session.get("checkin_misses", [])
+    return [t for t in misses if isinstance(t, int | float) and t > cutoff]
+
+
+def _count_miss() -> None:
+    session["checkin_misses"] = [*_recent_misses(), time.time()]
+
+
+def _public_shift_or_404(code: str) -> Shift:
+    try:
+        return services.public_shift_by_code(code)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/checkin/<code>", methods=["GET", "POST"])
+def checkin(code: str):
+    shift = _public_shift_or_404(code)
+    now = utcnow()
+    form = forms.CheckInForm()
+    me = _me() if current_user.is_authenticated else None
+    if form.validate_on_submit():
+        leaving = bool(form.check_out.data)
+        try:
+            if me is not None and not (form.phone.data or "").strip():
+                if leaving:
+                    entry = services.check_out_self(me, shift, now=now)
+                else:
+                    services.check_in_self(me, shift, now=now)
+            else:
+                # A light brake on guessing numbers; each browser gets a few tries at a time.
+                if len(_recent_misses()) >= CHECK_IN_MISSES_ALLOWED:
+                    raise services.CheckInRefused(
+                        _("Too many tries. Please ask the coordinator to check you in.")
+                    )
+                if not (form.phone.data or "").strip():
+                    raise services.CheckInRefused(_("Please enter your phone number."))
+                if leaving:
+                    entry = services.check_out_by_phone(shift, form.phone.data, now=now)
+                else:
+                    services.check_in_by_phone(shift, form.phone.data, now=now)
+        except DomainError as refusal:
+            db.session.rollback()
+            if isinstance(refusal, services.CheckInRefused) and me is None:
+                _count_miss()
+            flash(refusal.message, "error")
+            return redirect(url_for(".checkin", code=shift.code), 303)
+        db.session.commit()
+        if leaving:
+            flash(
+                _(
+                    "Thank you! %(hours)s hours are credited to you.",
+                    hours=f"{entry.minutes / 60:g}",
+                ),
+                "success",
+            )
+        else:
+            flash(_("You're checked in. Thank you for coming!"), "success")
+        return redirect(url_for(".checkin", code=shift.code), 303)
+    if form.errors:
+        flash(_("Please check the form."), "error")
+    my_signup = None
+    if me is not None:
+        from volunteer_app.shifts.services import signup_of
+
+        my_signup = signup_of(me, shift)
+    return render_template(
+        "roster/checkin.html",
+        shift=shift,
+        initiative=shift.initiative,
+        tz=shift.initiative.timezone,
+        form=form,
+        state=services.check_in_page_state(shift, now=now),
+        my_signup=my_signup,
+    )
+
+
+@bp.route("/checkin/<code>/qr.svg")
+def checkin_qr(code: str):
+    return _svg_response(_public_shift_or_404(code))
+
+
+# ---------------------------------------------------------------------------------------------
+# Hours: a volunteer's own, the approval queue, corrections
+
+
+@bp.route("/me/hours")
+@login_required
+def my_hours():
+    entries = hours.my_hours(_me())
+    reasons = hours.latest_reasons([e.id for e in entries if str(e.status) == "rejected"])
+    approved = sum(e.minutes for e in entries if str(e.status) == "approved")
+    pending = sum(e.minutes for e in entries if str(e.status) == "pending")
+    return render_template(
+        "roster/my_hours.html",
+        entries=entries,
+        reasons=reasons,
+        approved_minutes=approved,
+        pending_minutes=pending,
+    )
+
+
+@bp.route("/me/hours/report", methods=["GET", "POST"])
+@login_required
+def report_hours():
+    me = _me()
+    served, others = services.published_initiatives_for_report(me)
+    form = forms.HoursReportForm()
+    choices = {}
+    if served:
+        choices[_("Where you have served")] = [(i.id, i.title) for i in served]
+    if others:
+        choices[_("Other initiatives") if served else _("Initiatives")] = [
+            (i.id, i.title) for i in others
+        ]
+    form.initiative_id.choices = choices
+    by_id = {i.id: i for i in served + others}
+    if form.validate_on_submit():
+        initiative = by_id[form.initiative_id.data]
+        try:
+            hours.report_hours(
+                me,
+                initiative,
+                served_on=form.served_on.data,
+                minutes=form.minutes,
+                note=form.note.data or "",
+                now=utcnow(),
+            )
+        except DomainError as refusal:
+            db.session.rollback()
+            form.served_on.errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("Thank you! Your hours are waiting for a coordinator's approval."), "success")
+            return redirect(url_for(".my_hours"), 303)
+    return render_template("roster/report_hours.html", form=form, has_initiatives=bool(by_id)), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/coordinate/hours", methods=["GET", "POST"])
+@coordinator_required
+def hours_queue():
+    me = _me()
+    form = forms.HoursReviewForm()
+    if form.validate_on_submit():
+        entries = services.manageable_hours_entries(me, form.entry_ids.data)
+        approve = not form.reject.data
+        try:
+            reviewed = hours.review_hours(
+                entries, approve=approve, by=me, reason=form.reason.data or "", now=utcnow()
+            )
+        except DomainError as refusal:
+            _refused(refusal)
+            return redirect(url_for(".hours_queue"), 303)
+        db.session.commit()
+        if approve:
+            message = ngettext(
+                "%(num)d entry approved.", "%(num)d entries approved.", len(reviewed)
+            )
+        else:
+            message = ngettext(
+                "%(num)d entry rejected.", "%(num)d entries rejected.", len(reviewed)
+            )
+        flash(message, "success")
+        return redirect(url_for(".hours_queue"), 303)
+    entries = services.pending_hours(me)
+    return render_template("roster/hours_queue.html", entries=entries, form=form), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/coordinate/hours/<int:entry_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def hours_edit(entry_id: int):
+    try:
+        entry = services.manageable_hours_entry(entry_id, _me())
+    except NotFound:
+        abort(404)
+    form = forms.HoursCorrectionForm()
+    if request.method == "GET":
+        form.hours.data = f"{entry.minutes / 60:g}"
+    if form.validate_on_submit():
+        try:
+            hours.correct_hours(
+                entry, minutes=form.minutes, by=_me(), reason=form.reason.data, now=utcnow()
+            )
+        except DomainError as refusal:
+            db.session.rollback()
+            form.hours.errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("Hours corrected. The change is in the trail below."), "success")
+            return redirect(url_for(".hours_edit", entry_id=entry.id), 303)
+    return render_template(
+        "roster/hours_edit.html",
+        entry=entry,
+        form=form,
+        trail=hours.hours_trail(entry),
+        tz=entry.initiative.timezone,
+    ), (400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcome measures: partner reports and voiding
+
+
+@bp.route("/coordinate/initiatives/<int:initiative_id>/outcomes", methods=["GET", "POST"])
+@coordinator_required
+def initiative_outcomes(initiative_id: int):
+    initiative = require_initiative(initiative_id)
+    metrics = list(initiative.metrics)
+    form = forms.PartnerReportForm()
+    form.metric_id.choices = [(m.id, f"{m.name} ({m.unit})") for m in metrics]
+    if metrics and form.validate_on_submit():
+        try:
+            services.record_partner_report(
+                initiative,
+                form.metric_id.data,
+                form.value.data,
+                period_start_on=form.period_start_on.data,
+                period_end_on=form.period_end_on.data,
+                note=form.note.data or "",
+                by=_me(),
+                now=utcnow(),
+            )
+        except DomainError as refusal:
+            db.session.rollback()
+            form.period_end_on.errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("Report recorded."), "success")
+            return redirect(url_for(".initiative_outcomes", initiative_id=initiative.id), 303)
+    return render_template(
+        "roster/initiative_outcomes.html",
+        initiative=initiative,
+        tz=initiative.timezone,
+        metrics=metrics,
+        form=form,
+        listing=services.initiative_outcome_records(initiative),
+        void_form=forms.VoidOutcomeForm(formdata=None),
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/coordinate/outcomes/<int:record_id>/void", methods=["POST"])
+@coordinator_required
+def void_outcome_record(record_id: int):
+    try:
+        record = services.manageable_outcome_record(record_id, _me())
+    except NotFound:
+        abort(404)
+    back = url_for(".initiative_outcomes", initiative_id=record.metric.initiative_id)
+    form = forms.VoidOutcomeForm()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(back, 303)
+    void_outcome(record, by=_me(), reason=form.reason.data.strip(), now=utcnow())
+    db.session.commit()
+    flash(_("The value is withdrawn; it stays in the list, struck through."), "success")
+    return redirect(back, 303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Program settings (admins)
+
+
+@bp.route("/coordinate/admin/settings", methods=["GET", "POST"])
+@admin_required
+def settings():
+    form = forms.ProgramSettingsForm()
+    if request.method == "GET":
+        form.hours_rounding_minutes.data = int(get_setting("hours_rounding_minutes"))
+    if form.validate_on_submit():
+        set_setting("hours_rounding_minutes", form.hours_rounding_minutes.data)
+        db.session.commit()
+        current_app.logger.info(
+            "hours_rounding_minutes set to %s by user %s",
+            form.hours_rounding_minutes.data,
+            current_user.id,
+        )
+        flash(_("Settings saved. New attendance uses the new rounding."), "success")
+        return redirect(url_for(".settings"), 303)
+    return render_template("roster/settings.html", form=form), (400 if form.errors else 200)

@@ -1,0 +1,847 @@
+"""Running a shift on the day: who is on the roster, walk-ins, moving people between the
+waitlist and confirmed spots, attendance, self check-in, outcome values, the coordinators' hours
+queue, and the roster's CSV export and QR code.
+
+Every change to who holds a spot happens under the shift's row lock (shifts/services.lock_shift),
+as signing up does, so the CHECK on `spots_taken` is never the thing that stops a mistake.
+Services flush and never commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import io
+from dataclasses import dataclass, field
+
+import segno
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+
+from volunteer_app.accounts.models import User
+from volunteer_app.core.auth import can_manage_organization, manageable_organization_ids
+from volunteer_app.core.errors import Conflict, DomainError, NotFound
+from volunteer_app.core.phone import InvalidPhone, display, to_e164
+from volunteer_app.core.time import local
+from volunteer_app.extensions import db
+from volunteer_app.hours import services as hours
+from volunteer_app.hours.models import HoursEntry, HoursStatus
+from volunteer_app.impact import services as impact
+from volunteer_app.impact.models import OutcomeRecord, OutcomeSource
+from volunteer_app.initiatives.models import Initiative, OutcomeMetric
+from volunteer_app.reference.settings import get_setting
+from volunteer_app.shifts.models import (
+    SPOT_HOLDING,
+    Shift,
+    ShiftStatus,
+    Signup,
+    SignupSource,
+    SignupStatus,
+)
+from volunteer_app.shifts.services import lock_shift, lock_user, signup_of
+from volunteer_app.sms.models import Direction, Message, MessageStatus
+from volunteer_app.sms.outbox import queue_sms
+
+# ---------------------------------------------------------------------------------------------
+# Reading the roster
+
+
+@dataclass
+class LastText:
+    """The latest text sent to a person, whatever it was about."""
+
+    status: MessageStatus
+    error_code: str | None
+    error: str | None
+    created_at: dt.datetime
+    kind: str
+
+
+@dataclass
+class RosterRow:
+    signup: Signup
+    waitlist_rank: int | None = None
+    last_text: LastText | None = None
+    hours_entry: HoursEntry | None = None
+
+    @property
+    def user(self) -> User:
+        return self.signup.user
+
+    @property
+    def consent(self) -> str:
+        return consent_state(self.signup.user)
+
+
+@dataclass
+class Roster:
+    shift: Shift
+    confirmed: list[RosterRow] = field(default_factory=list)
+    waitlisted: list[RosterRow] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[RosterRow]:
+        return self.confirmed + self.waitlisted
+
+
+def consent_state(user: User) -> str:
+    """'opted_out', 'yes' or 'no': what the roster says about texting this person."""
+    if user.sms_opted_out_at is not None:
+        return "opted_out"
+    return "yes" if user.sms_consent_at is not None else "no"
+
+
+def last_texts(user_ids: list[int]) -> dict[int, LastText]:
+    """The latest outbound message of each person, in one query whatever their number."""
+    if not user_ids:
+        return {}
+    ranked = (
+        sa.select(
+            Message.user_id,
+            Message.status,
+            Message.error_code,
+            Message.error,
+            Message.created_at,
+            Message.kind,
+            sa.func.row_number()
+            .over(
+                partition_by=Message.user_id,
+                order_by=(Message.created_at.desc(), Message.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Message.direction == Direction.OUTBOUND, Message.user_id.in_(user_ids))
+        .subquery()
+    )
+    rows = db.session.execute(sa.select(ranked).where(ranked.c.rank == 1))
+    return {
+        row.user_id: LastText(
+            status=MessageStatus(row.status),
+            error_code=row.error_code,
+            error=row.error,
+            created_at=row.created_at,
+            kind=row.kind,
+        )
+        for row in rows
+    }
+
+
+def load_roster(shift: Shift, *, attendance_only: bool = False) -> Roster:
+    """Everyone on the shift: spot holders by name, then the waitlist in order.
+
+    Three queries whatever the roster's size: signups with people, their last texts, and the
+    hours credited for the shift.
+    """
+    statuses = list(SPOT_HOLDING) if attendance_only else [*SPOT_HOLDING, SignupStatus.WAITLISTED]
+    signups = db.session.scalars(
+        sa.select(Signup)
+        .join(Signup.user)
+        .where(Signup.shift_id == shift.id, Signup.status.in_(statuses))
+        .order_by(
+            Signup.waitlist_position.is_not(None),
+            Signup.waitlist_position,
+            sa.func.lower(User.name),
+            Signup.id,
+        )
+        .options(joinedload(Signup.user))
+    ).all()
+    texts = last_texts([s.user_id for s in signups])
+    entries = {
+        e.signup_id: e
+        for e in db.session.scalars(
+            sa.select(HoursEntry).where(HoursEntry.signup_id.in_([s.id for s in signups]))
+        )
+    }
+    roster = Roster(shift=shift)
+    for signup in signups:
+        row = RosterRow(
+            signup=signup,
+            last_text=texts.get(signup.user_id),
+            hours_entry=entries.get(signup.id),
+        )
+        if signup.status == SignupStatus.WAITLISTED:
+            row.waitlist_rank = len(roster.waitlisted) + 1
+            roster.waitlisted.append(row)
+        else:
+            roster.confirmed.append(row)
+    return roster
+
+
+def shift_has_ended(shift: Shift, *, now: dt.datetime) -> bool:
+    return shift.ends_at <= now
+
+
+# ---------------------------------------------------------------------------------------------
+# Walk-ins
+
+
+class ShiftFull(Conflict):
+    pass
+
+
+WHEN_FULL_CHOICES = ("raise", "waitlist")
+
+
+def find_person(lookup: str) -> User | None:
+    """A person by email address or phone number, as a coordinator would type either."""
+    lookup = (lookup or "").strip()
+    if not lookup:
+        return None
+    if "@" in lookup:
+        return db.session.scalar(
+            sa.select(User).where(sa.func.lower(User.email) == lookup.lower()).limit(1)
+        )
+    try:
+        phone = to_e164(lookup)
+    except InvalidPhone:
+        return None
+    return db.session.scalar(sa.select(User).where(User.phone == phone))
+
+
+def walk_in_person(
+    name: str, raw_phone: str, *, agreed_to_texts: bool, now: dt.datetime
+) -> tuple[User, bool]:
+    """The person behind a name and phone typed at the sign-in table: an existing account with
+    that phone, or a new minimal one. Returns (person, created).
+
+    Consent to texts is recorded only when the volunteer agreed in person (source "paper",
+    current wording version); someone who once texted STOP is never re-subscribed here.
+    """
+    name = name.strip()
+    if not name:
+        raise DomainError(_("Please give the volunteer's name."))
+    try:
+        phone = to_e164(raw_phone)
+    except InvalidPhone as exc:
+        raise DomainError(_("Please enter a valid phone number.")) from exc
+    person = db.session.scalar(sa.select(User).where(User.phone == phone))
+    created = person is None
+    if person is None:
+        person = User(name=name[:120], phone=phone, email=None, password_hash=None, created_at=now)
+        db.session.add(person)
+    if agreed_to_texts and person.sms_consent_at is None and person.sms_opted_out_at is None:
+        person.sms_consent_at = now
+        person.sms_consent_version = current_app.config["SMS_CONSENT_VERSION"]
+        person.sms_consent_source = "paper"
+    db.session.flush()
+    return person, created
+
+
+@dataclass
+class WalkInResult:
+    signup: Signup
+    waitlisted: bool
+    capacity_raised: bool = False
+
+
+def add_walk_in(
+    person: User, shift: Shift, *, now: dt.datetime, when_full: str | None = None
+) -> WalkInResult:
+    """Put someone who turned up on the roster (source walk_in), confirmed while spots last.
+
+    Capacity is never exceeded: on a full shift the coordinator chooses to raise the capacity
+    by one for this person (`when_full="raise"`) or to put them at the end of the waitlist
+    (`"waitlist"`); without a choice the walk-in is refused with ShiftFull. Walk-ins are
+    allowed after the start (that is when people walk in) but not on a cancelled shift, and
+    they get no confirmation text: they are standing at the table.
+    """
+    shift = lock_shift(shift.id)
+    if shift.status != ShiftStatus.SCHEDULED:
+        raise DomainError(_("This shift was cancelled."))
+    lock_user(person.id)
+    signup = signup_of(person, shift)
+    if signup is not None and signup.status != SignupStatus.CANCELLED:
+        raise Conflict(_("%(name)s is already on this shift's roster.", name=person.display_name))
+    if signup is None:
+        signup = Signup(shift_id=shift.id, user_id=person.id, created_at=now)
+    signup.source = SignupSource.WALK_IN
+    signup.cancelled_at = None
+    signup.checked_in_at = signup.checked_out_at = None
+    signup.check_in_method = None
+
+    raised = False
+    if shift.spots_taken >= shift.capacity:
+        if when_full == "raise":
+            shift.capacity += 1
+            raised = True
+        elif when_full == "waitlist":
+            position = _next_waitlist_position(shift.id)
+            db.session.add(signup)
+            signup.status = SignupStatus.WAITLISTED
+            signup.waitlist_position = position
+            db.session.flush()
+            return WalkInResult(signup, waitlisted=True)
+        else:
+            raise ShiftFull(
+                _(
+                    "The shift is full. Raise its capacity by one for this person, "
+                    "or add them to the waitlist."
+                )
+            )
+    db.session.add(signup)
+    signup.status = SignupStatus.CONFIRMED
+    signup.waitlist_position = None
+    signup.confirmed_at = now
+    shift.spots_taken += 1
+    db.session.flush()
+    return WalkInResult(signup, waitlisted=False, capacity_raised=raised)
+
+
+def _next_waitlist_position(shift_id: int) -> int:
+    # Safe without a sequence: the caller holds the shift's row lock.
+    highest = db.session.scalar(
+        sa.select(sa.func.max(Signup.waitlist_position)).where(Signup.shift_id == shift_id)
+    )
+    return (highest or 0) + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Moving people between the waitlist and confirmed spots
+
+
+def roster_signup(shift: Shift, signup_id: int) -> Signup:
+    """A signup of this shift; an id from any other shift answers NotFound."""
+    signup = db.session.get(Signup, signup_id, options=[joinedload(Signup.user)])
+    if signup is None or signup.shift_id != shift.id:
+        raise NotFound(_("That person is not on this shift's roster."))
+    return signup
+
+
+def confirm_from_waitlist(signup: Signup, *, now: dt.datetime) -> Signup:
+    """Give a waiting person a free spot, ahead of the queue if the coordinator says so.
+
+    Only into a free spot: to make room, raise the capacity or move someone to the waitlist
+    first. The person gets the usual "a spot opened" text if the shift is still ahead.
+    """
+    shift = lock_shift(signup.shift_id)
+    db.session.refresh(signup)
+    if shift.status != ShiftStatus.SCHEDULED:
+        raise DomainError(_("This shift was cancelled."))
+    if signup.status != SignupStatus.WAITLISTED:
+        raise Conflict(_("That person is not on the waitlist any more."))
+    if shift.spots_taken >= shift.capacity:
+        raise ShiftFull(
+            _("No spot is free. Raise the capacity or move someone to the waitlist first.")
+        )
+    signup.status = SignupStatus.CONFIRMED
+    signup.waitlist_position = None
+    signup.confirmed_at = now
+    shift.spots_taken += 1
+    db.session.flush()
+    if shift.starts_at > now:
+        queue_sms(
+            signup.user,
+            "waitlist_promoted",
+            key=f"signup:{signup.id}:promoted:{now.timestamp():.0f}",
+            now=now,
+            shift=shift,
+            shift_id=shift.id,
+            signup_id=signup.id,
+        )
+    return signup
+
+
+def move_to_waitlist(signup: Signup, *, now: dt.datetime) -> Signup:
+    """Move a confirmed person to the end of the waitlist, freeing their spot.
+
+    Nobody is promoted into the freed spot automatically: a coordinator who moves someone back
+    is usually making room for a particular person, and a silent promotion would take the spot
+    first. Use "confirm" on the waitlist to fill it.
+    """
+    shift = lock_shift(signup.shift_id)
+    db.session.refresh(signup)
+    if signup.status != SignupStatus.CONFIRMED:
+        raise Conflict(_("Only confirmed people who have not attended can be moved."))
+    position = _next_waitlist_position(shift.id)
+    signup.status = SignupStatus.WAITLISTED
+    signup.waitlist_position = position
+    shift.spots_taken -= 1
+    db.session.flush()
+    return signup
+
+
+# ---------------------------------------------------------------------------------------------
+# Attendance
+
+PRESENT = "present"
+ABSENT = "absent"
+
+
+@dataclass
+class AttendanceResult:
+    present: int = 0
+    absent: int = 0
+
+
+def attendance_opens_at(shift: Shift) -> dt.datetime:
+    return hours.check_in_window(shift)[0]
+
+
+def mark_attendance(
+    shift: Shift, marks: dict[int, str], *, by: User, now: dt.datetime
+) -> AttendanceResult:
+    """Mark people present or absent in one go, under the shift's row lock.
+
+    Present: the signup is `attended` and hours are credited (the whole shift when nobody
+    checked in; a mistaken rejection is approved again). Absent: `no_show`, and any hours
+    already credited are rejected with a reason, never deleted. Marking again is allowed;
+    every change of hours goes through the audit trail. Signups not marked are left alone.
+    """
+    shift = lock_shift(shift.id)
+    if shift.status != ShiftStatus.SCHEDULED:
+        raise DomainError(_("This shift was cancelled."))
+    if now < attendance_opens_at(shift):
+        raise DomainError(
+            _(
+                "Attendance can be taken from %(minutes)s minutes before the shift starts.",
+                minutes=get_setting("check_in_opens_minutes"),
+            )
+        )
+    if any(mark not in (PRESENT, ABSENT) for mark in marks.values()):
+        raise DomainError(_("Please mark each person present or absent."))
+    signups = db.session.scalars(
+        sa.select(Signup)
+        .where(
+            Signup.shift_id == shift.id,
+            Signup.id.in_(list(marks)),
+            Signup.status.in_(SPOT_HOLDING),
+        )
+        .order_by(Signup.id)
+    ).all()
+    entries = {
+        e.signup_id: e
+        for e in db.session.scalars(
+            sa.select(HoursEntry).where(HoursEntry.signup_id.in_([s.id for s in signups]))
+        )
+    }
+    result = AttendanceResult()
+    for signup in signups:
+        if marks[signup.id] == PRESENT:
+            signup.status = SignupStatus.ATTENDED
+            signup.check_in_method = signup.check_in_method or "roster"
+            db.session.flush()
+            entry = hours.credit_attendance(signup, now=now, by=by)
+            if entry.status == HoursStatus.REJECTED:
+                hours.change_hours(
+                    entry, by=by, reason=_("Marked present"), now=now, status=HoursStatus.APPROVED
+                )
+            result.present += 1
+        else:
+            signup.status = SignupStatus.NO_SHOW
+            entry = entries.get(signup.id)
+            if entry is not None and entry.status != HoursStatus.REJECTED:
+                hours.change_hours(
+                    entry, by=by, reason=_("Marked absent"), now=now, status=HoursStatus.REJECTED
+                )
+            result.absent += 1
+    db.session.flush()
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Self check-in
+
+
+class CheckInRefused(DomainError):
+    pass
+
+
+def _wrong_number() -> CheckInRefused:
+    # One message for every miss, so the page never tells who is on the roster.
+    return CheckInRefused(
+        _(
+            "We could not find that phone number on this shift. Check the number, "
+            "or ask the coordinator to check you in."
+        )
+    )
+
+
+def check_in_page_state(shift: Shift, *, now: dt.datetime) -> str:
+    """'cancelled', 'early', 'open' or 'ended': what the check-in page can offer now."""
+    if shift.status != ShiftStatus.SCHEDULED:
+        return "cancelled"
+    opens, closes = hours.check_in_window(shift)
+    if now < opens:
+        return "early"
+    return "open" if now <= closes else "ended"
+
+
+def _require_check_in_open(shift: Shift, *, now: dt.datetime) -> None:
+    state = check_in_page_state(shift, now=now)
+    if state == "cancelled":
+        raise CheckInRefused(_("This shift was cancelled."))
+    if state == "early":
+        raise CheckInRefused(
+            _(
+                "Check-in opens %(minutes)s minutes before the shift starts.",
+                minutes=get_setting("check_in_opens_minutes"),
+            )
+        )
+    if state == "ended":
+        raise CheckInRefused(_("This shift has ended, so check-in is closed."))
+
+
+def _signup_by_phone(shift: Shift, raw_phone: str, statuses) -> Signup:
+    try:
+        phone = to_e164(raw_phone)
+    except InvalidPhone as exc:
+        raise CheckInRefused(_("Please enter a valid phone number.")) from exc
+    signup = db.session.scalar(
+        sa.select(Signup)
+        .join(Signup.user)
+        .where(Signup.shift_id == shift.id, User.phone == phone, Signup.status.in_(statuses))
+        .options(joinedload(Signup.shift).joinedload(Shift.initiative))
+    )
+    if signup is None:
+        raise _wrong_number()
+    return signup
+
+
+def check_in_by_phone(shift: Shift, raw_phone: str, *, now: dt.datetime) -> Signup:
+    """Check in whoever holds a confirmed spot with this phone number. Every miss gets the same
+    answer, and the window is checked first, so a closed window reveals nothing either."""
+    _require_check_in_open(shift, now=now)
+    signup = _signup_by_phone(shift, raw_phone, (SignupStatus.CONFIRMED, SignupStatus.ATTENDED))
+    return hours.check_in(signup, now=now, method="web")
+
+
+def check_out_by_phone(shift: Shift, raw_phone: str, *, now: dt.datetime) -> HoursEntry:
+    """'I'm leaving' for whoever checked in to this shift with this phone number."""
+    signup = _signup_by_phone(shift, raw_phone, (SignupStatus.ATTENDED,))
+    if signup.checked_in_at is None:
+        raise _wrong_number()
+    return hours.check_out(signup, now=now, method="web")
+
+
+def check_in_self(user: User, shift: Shift, *, now: dt.datetime) -> Signup:
+    """One-button check-in for a logged-in volunteer."""
+    _require_check_in_open(shift, now=now)
+    signup = signup_of(user, shift)
+    if signup is None or signup.status not in (SignupStatus.CONFIRMED, SignupStatus.ATTENDED):
+        raise CheckInRefused(_("You do not have a confirmed spot on this shift."))
+    return hours.check_in(signup, now=now, method="web")
+
+
+def check_out_self(user: User, shift: Shift, *, now: dt.datetime) -> HoursEntry:
+    signup = signup_of(user, shift)
+    if signup is None or signup.checked_in_at is None or signup.status != SignupStatus.ATTENDED:
+        raise CheckInRefused(_("You have not checked in to this shift."))
+    return hours.check_out(signup, now=now, method="web")
+
+
+def public_shift_by_code(code: str) -> Shift:
+    """The shift behind a check-in code; draft initiatives' shifts do not exist to the public."""
+    from volunteer_app.initiatives.models import InitiativeStatus
+
+    code = (code or "").strip()
+    if not code.isdigit() or len(code) > 8:
+        raise NotFound(_("That shift does not exist."))
+    shift = db.session.scalar(
+        sa.select(Shift).where(Shift.code == code).options(joinedload(Shift.initiative))
+    )
+    if shift is None or shift.initiative.status == InitiativeStatus.DRAFT:
+        raise NotFound(_("That shift does not exist."))
+    return shift
+
+
+def qr_svg(url: str, *, title: str = "") -> bytes:
+    """A QR code for `url` as a standalone SVG document, made here (no outside service)."""
+    out = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(
+        out, kind="svg", scale=8, border=4, xmldecl=True, svgns=True, title=title or None
+    )
+    return out.getvalue()
+
+
+def qr_svg_inline(url: str) -> str:
+    """The same QR code as an <svg> element to put straight into a page."""
+    return segno.make(url, error="m", micro=False).svg_inline(scale=5, border=4)
+
+
+def check_in_url(shift: Shift) -> str:
+    """The public address a QR code points to; the configured base, not the request's host,
+    so a printed sheet works whichever server rendered it."""
+    from flask import url_for
+
+    return current_app.config["PUBLIC_BASE_URL"] + url_for("roster.checkin", code=shift.code)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcome values
+
+
+def shift_outcome_records(shift: Shift) -> list[OutcomeRecord]:
+    """The standing (not voided) outcome records of a shift, with their metrics and authors."""
+    return list(
+        db.session.scalars(
+            sa.select(OutcomeRecord)
+            .where(OutcomeRecord.shift_id == shift.id, OutcomeRecord.voided_at.is_(None))
+            .order_by(OutcomeRecord.recorded_at, OutcomeRecord.id)
+            .options(joinedload(OutcomeRecord.recorded_by))
+        )
+    )
+
+
+def shift_metrics(shift: Shift) -> list[OutcomeMetric]:
+    return list(
+        db.session.scalars(
+            sa.select(OutcomeMetric)
+            .where(OutcomeMetric.initiative_id == shift.initiative_id)
+            .order_by(OutcomeMetric.position, OutcomeMetric.id)
+        )
+    )
+
+
+def record_shift_outcomes(
+    shift: Shift, values: dict[int, str], *, by: User, now: dt.datetime
+) -> int:
+    """Record what a finished shift achieved, one value per metric (blank ones skipped).
+
+    A value typed again on the roster replaces the earlier roster value of the same metric for
+    this shift: the old record is voided with a reason and a new one added, so totals never
+    count a correction twice and nothing is deleted. Values texted in by volunteers stay.
+    Returns how many values were recorded.
+    """
+    if shift.ends_at > now:
+        raise DomainError(_("Outcomes can be recorded once the shift has ended."))
+    metrics = {m.id: m for m in shift_metrics(shift)}
+    parsed: dict[int, decimal.Decimal] = {}
+    for metric_id, raw in values.items():
+        if raw is None or not str(raw).strip():
+            continue
+        if metric_id not in metrics:
+            raise NotFound(_("That measure belongs to another initiative."))
+        parsed[metric_id] = impact.parse_value(raw)
+    standing: dict[int, list[OutcomeRecord]] = {}
+    for record in shift_outcome_records(shift):
+        if record.source == OutcomeSource.WEB:
+            standing.setdefault(record.metric_id, []).append(record)
+    recorded = 0
+    for metric_id, value in parsed.items():
+        earlier = standing.get(metric_id, [])
+        if len(earlier) == 1 and earlier[0].value == value:
+            continue
+        for record in earlier:
+            impact.void_outcome(record, by=by, reason=_("Replaced by a corrected value"), now=now)
+        impact.record_outcome(
+            metrics[metric_id], value, now=now, source=OutcomeSource.WEB, by=by, shift=shift
+        )
+        recorded += 1
+    return recorded
+
+
+def record_partner_report(
+    initiative: Initiative,
+    metric_id: int,
+    value: str,
+    *,
+    period_start_on: dt.date,
+    period_end_on: dt.date,
+    note: str,
+    by: User,
+    now: dt.datetime,
+) -> OutcomeRecord:
+    """A value reported for a date range (a partner's monthly count, a survey)."""
+    metric = db.session.get(OutcomeMetric, metric_id)
+    if metric is None or metric.initiative_id != initiative.id:
+        raise NotFound(_("That measure belongs to another initiative."))
+    today = local(now, initiative.timezone).date()
+    if period_end_on > today:
+        raise DomainError(_("The period cannot end in the future."))
+    return impact.record_outcome(
+        metric,
+        value,
+        now=now,
+        source=OutcomeSource.PARTNER_REPORT,
+        by=by,
+        period_start_on=period_start_on,
+        period_end_on=period_end_on,
+        note=note.strip(),
+    )
+
+
+@dataclass
+class OutcomeListing:
+    records: list[OutcomeRecord]
+    voided_by: dict[int, User]
+
+
+def initiative_outcome_records(initiative: Initiative) -> OutcomeListing:
+    """Every outcome record of an initiative, voided ones included, newest first."""
+    records = list(
+        db.session.scalars(
+            sa.select(OutcomeRecord)
+            .join(OutcomeRecord.metric)
+            .where(OutcomeMetric.initiative_id == initiative.id)
+            .order_by(OutcomeRecord.recorded_at.desc(), OutcomeRecord.id.desc())
+            .options(
+                joinedload(OutcomeRecord.metric),
+                joinedload(OutcomeRecord.recorded_by),
+                joinedload(OutcomeRecord.shift),
+            )
+        )
+    )
+    voider_ids = {r.voided_by_id for r in records if r.voided_by_id}
+    voided_by = (
+        {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(voider_ids)))}
+        if voider_ids
+        else {}
+    )
+    return OutcomeListing(records=records, voided_by=voided_by)
+
+
+def manageable_outcome_record(record_id: int, user: User) -> OutcomeRecord:
+    """An outcome record the user may manage; anything else answers NotFound."""
+    record = db.session.get(
+        OutcomeRecord,
+        record_id,
+        options=[joinedload(OutcomeRecord.metric).joinedload(OutcomeMetric.initiative)],
+    )
+    if record is None or not can_manage_organization(
+        user, record.metric.initiative.organization_id
+    ):
+        raise NotFound(_("We could not find that record."))
+    return record
+
+
+# ---------------------------------------------------------------------------------------------
+# The coordinators' hours queue
+
+
+def pending_hours(user: User) -> list[HoursEntry]:
+    """Entries waiting for approval in the initiatives `user` manages, oldest service first."""
+    query = (
+        sa.select(HoursEntry)
+        .join(HoursEntry.initiative)
+        .where(HoursEntry.status == HoursStatus.PENDING)
+        .order_by(HoursEntry.served_on, HoursEntry.id)
+        .options(joinedload(HoursEntry.user), joinedload(HoursEntry.initiative))
+    )
+    allowed = manageable_organization_ids(user)
+    if allowed is not None:
+        query = query.where(Initiative.organization_id.in_(allowed or [-1]))
+    return list(db.session.scalars(query))
+
+
+def manageable_hours_entries(user: User, entry_ids: list[int]) -> list[HoursEntry]:
+    """The entries among `entry_ids` that `user` may review; others are silently left out."""
+    if not entry_ids:
+        return []
+    query = sa.select(HoursEntry).join(HoursEntry.initiative).where(HoursEntry.id.in_(entry_ids))
+    allowed = manageable_organization_ids(user)
+    if allowed is not None:
+        query = query.where(Initiative.organization_id.in_(allowed or [-1]))
+    return list(db.session.scalars(query))
+
+
+def manageable_hours_entry(entry_id: int, user: User) -> HoursEntry:
+    entry = db.session.get(
+        HoursEntry,
+        entry_id,
+        options=[joinedload(HoursEntry.initiative), joinedload(HoursEntry.user)],
+    )
+    if entry is None or not can_manage_organization(user, entry.initiative.organization_id):
+        raise NotFound(_("We could not find that entry."))
+    return entry
+
+
+def published_initiatives_for_report(user: User) -> tuple[list[Initiative], list[Initiative]]:
+    """(initiatives the person has served, other published ones), each by title."""
+    from volunteer_app.initiatives.models import InitiativeStatus
+
+    published = list(
+        db.session.scalars(
+            sa.select(Initiative)
+            .where(Initiative.status == InitiativeStatus.PUBLISHED)
+            .order_by(Initiative.title)
+        )
+    )
+    served_ids = set(
+        db.session.scalars(
+            sa.select(Shift.initiative_id)
+            .join(Signup, Signup.shift_id == Shift.id)
+            .where(Signup.user_id == user.id, Signup.status == SignupStatus.ATTENDED)
+            .union(sa.select(HoursEntry.initiative_id).where(HoursEntry.user_id == user.id))
+        )
+    )
+    served = [i for i in published if i.id in served_ids]
+    others = [i for i in published if i.id not in served_ids]
+    return served, others
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV export
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell) -> str:
+    """A cell a spreadsheet will show as text: anything that could start a formula gets a
+    leading apostrophe."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def roster_csv(roster: Roster) -> str:
+    """The roster as CSV text with a byte-order mark, local times in the initiative's zone."""
+    shift = roster.shift
+    tz = shift.initiative.timezone
+    status_names = {
+        SignupStatus.CONFIRMED: _("confirmed"),
+        SignupStatus.WAITLISTED: _("waitlisted"),
+        SignupStatus.ATTENDED: _("attended"),
+        SignupStatus.NO_SHOW: _("no-show"),
+    }
+    consent_names = {"yes": _("yes"), "no": _("no"), "opted_out": _("opted out")}
+
+    def when(instant: dt.datetime | None) -> str:
+        return local(instant, tz).strftime("%Y-%m-%d %H:%M") if instant else ""
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            _("Name"),
+            _("Phone"),
+            _("Email"),
+            _("Status"),
+            _("Waitlist position"),
+            _("SMS consent"),
+            _("Last text"),
+            _("Source"),
+            _("Checked in (%(zone)s)", zone=tz),
+            _("Checked out (%(zone)s)", zone=tz),
+            _("Hours"),
+        ]
+    )
+    for row in roster.rows:
+        signup, person = row.signup, row.user
+        text = row.last_text
+        text_status = ""
+        if text is not None:
+            text_status = str(text.status) + (f" ({text.error_code})" if text.error_code else "")
+        writer.writerow(
+            [
+                neutralise(cell)
+                for cell in (
+                    person.name,
+                    display(person.phone),
+                    person.email or "",
+                    status_names.get(signup.status, str(signup.status)),
+                    row.waitlist_rank or "",
+                    consent_names[row.consent],
+                    text_status,
+                    str(signup.source),
+                    when(signup.checked_in_at),
+                    when(signup.checked_out_at),
+                    f"{row.hours_entry.minutes / 60:.2f}"
+                    if row.hours_entry and row.hours_entry.status == HoursStatus.APPROVED
+                    else "",
+                )
+            ]
+        )
+    return out.getvalue()
