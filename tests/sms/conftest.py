@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
+import itertools
 
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import make_user
 from tests.sms.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
+from volunteer_app.accounts.models import User
+from volunteer_app.extensions import db as _db
+from volunteer_app.sms.models import Direction, Message
 
 _MISSING = object()
 
@@ -56,3 +64,45 @@ def twilio_app(app, app_config, fake_twilio):
         PUBLIC_BASE_URL="https://volunteer.example.org",
     )
     return app
+
+
+CONSENT_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+_phones = itertools.count(1)
+
+
+def new_phone() -> str:
+    return f"+1202555{next(_phones) % 10000:04d}"
+
+
+@pytest.fixture
+def texter(db):
+    """Make a person who agreed to texts: `texter()`, `texter(preferred_language="es")`."""
+
+    def make(**kw) -> User:
+        kw.setdefault("phone", new_phone())
+        kw.setdefault("consent_at", CONSENT_AT)
+        return make_user(**kw)
+
+    return make
+
+
+@pytest.fixture
+def tick(runner, db):
+    """Run `flask sms tick --now <instant>` after committing the test's rows; returns output."""
+
+    def run(now: dt.datetime) -> str:
+        db.session.commit()
+        result = runner.invoke(args=["sms", "tick", "--now", now.isoformat()])
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        db.session.expire_all()
+        return result.output
+
+    return run
+
+
+def messages(**filters) -> list[Message]:
+    """Outbound messages, oldest first, e.g. `messages(kind="reminder")`."""
+    query = sa.select(Message).where(Message.direction == Direction.OUTBOUND)
+    for name, value in filters.items():
+        query = query.where(getattr(Message, name) == value)
+    return list(_db.session.scalars(query.order_by(Message.id)))

@@ -74,6 +74,8 @@ class FakeTwilio:
         self._rules: list[Rule] = []
         self._sequence = itertools.count(1)
         self._release = threading.Event()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
         self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -94,12 +96,18 @@ class FakeTwilio:
         self._server.server_close()
 
     def reset(self) -> None:
-        """Forget every POST and rule; let any hanging request finish."""
+        """Forget every POST and rule, once any hanging request has finished."""
         self._release.set()
+        self.wait_idle()
         with self._lock:
             self._posts.clear()
             self._rules.clear()
             self._release = threading.Event()
+
+    def wait_idle(self, timeout: float = 10) -> None:
+        """Wait until no request is being handled (a hanging one records its POST at the end)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     # Telling it what to answer ---------------------------------------------------------------
 
@@ -145,6 +153,16 @@ class FakeTwilio:
         if user != self.account_sid or password != self.auth_token or account_sid != user:
             return 401, {"code": 20003, "message": "Authenticate", "status": 401}
         form = {key: values[-1] for key, values in parse_qs(raw_body.decode()).items()}
+        with self._lock:
+            self._in_flight += 1
+        try:
+            return self._answer_form(account_sid, user, form)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _answer_form(self, account_sid: str, user: str, form: dict[str, str]) -> tuple[int, dict]:
         to = form.get("To", "")
         with self._lock:
             rule = next((rule for rule in self._rules if rule.matches(to)), None)

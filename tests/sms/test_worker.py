@@ -1,0 +1,412 @@
+"""The outbox worker: claim, send through the real twilio Client to the fake, record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import make_initiative, make_shift
+from tests.sms.conftest import messages
+from tests.sms.fake_twilio import FROM_NUMBER
+from volunteer_app.accounts.models import PhoneStatus, User
+from volunteer_app.extensions import db as _db
+from volunteer_app.shifts.models import SignupStatus
+from volunteer_app.shifts.services import cancel_signup, signup_for_shift
+from volunteer_app.sms.gateway import SendError
+from volunteer_app.sms.models import Direction, Message, MessageStatus
+from volunteer_app.sms.outbox import queue_sms
+from volunteer_app.sms.worker import Worker, retry_delay
+
+# Noon in New York: outside quiet hours.
+NOON = dt.datetime(2026, 6, 1, 16, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def shift(db):
+    return make_shift(make_initiative(), starts_at=NOON + dt.timedelta(days=3))
+
+
+def queue_text(user, now=NOON, **kw) -> Message:
+    message = queue_sms(
+        user,
+        "broadcast",
+        key=kw.pop("key", f"test:{user.id}:{now.timestamp()}"),
+        now=now,
+        text=kw.pop("text", "Hello from the city"),
+        **kw,
+    )
+    assert message is not None
+    return message
+
+
+def statuses(message: Message) -> list[str]:
+    return [entry["status"] for entry in message.status_history]
+
+
+def test_tick_sends_a_signup_confirmation_through_twilio(
+    twilio_app, fake_twilio, texter, shift, tick
+):
+    person = texter()
+    signup_for_shift(person, shift, now=NOON)
+
+    output = tick(NOON)
+
+    [post] = fake_twilio.posts
+    assert post.to == person.phone
+    assert post.form["From"] == FROM_NUMBER
+    assert post.form["StatusCallback"] == "https://volunteer.example.org/sms/status"
+    assert f"Shift code {shift.code}" in post.body
+    [message] = messages()
+    assert message.status == MessageStatus.SENT
+    assert message.twilio_sid == post.sid
+    assert message.sent_at == NOON and message.attempts == 1
+    assert statuses(message) == ["queued", "sending", "sent"]
+    assert "sent 1" in output
+
+
+def test_console_backend_sends_too(app, texter, shift, tick):
+    signup_for_shift(texter(), shift, now=NOON)
+    tick(NOON)
+    [message] = messages()
+    assert message.status == MessageStatus.SENT and message.twilio_sid.startswith("SMconsole")
+
+
+def test_a_message_is_not_sent_before_its_time(twilio_app, fake_twilio, texter, tick):
+    queue_text(texter(), send_after=NOON + dt.timedelta(hours=1))
+    tick(NOON)
+    assert fake_twilio.posts == []
+    tick(NOON + dt.timedelta(hours=1))
+    assert len(fake_twilio.posts) == 1
+
+
+def test_a_second_tick_sends_nothing_again(twilio_app, fake_twilio, texter, tick):
+    queue_text(texter())
+    tick(NOON)
+    tick(NOON + dt.timedelta(minutes=1))
+    assert len(fake_twilio.posts) == 1
+
+
+def test_opted_out_at_twilio_marks_the_person_opted_out(twilio_app, fake_twilio, texter, tick):
+    person = texter()
+    fake_twilio.fail(400, 21610, to=person.phone)
+    queue_text(person, key="first")
+    queue_text(person, key="second", send_after=NOON + dt.timedelta(hours=1))
+
+    tick(NOON)
+
+    first = messages(idempotency_key="first")[0]
+    assert first.status == MessageStatus.FAILED and first.error_code == "21610"
+    assert _db.session.get(User, person.id).sms_opted_out_at == NOON
+    # Never retried, and the person's next text is not even tried.
+    tick(NOON + dt.timedelta(hours=2))
+    assert len(fake_twilio.posts) == 1
+    second = messages(idempotency_key="second")[0]
+    assert second.status == MessageStatus.DROPPED and second.error == "opted out"
+
+
+@pytest.mark.parametrize(
+    ("code", "phone_status"),
+    [(21211, PhoneStatus.INVALID), (21614, PhoneStatus.NOT_SMS_CAPABLE)],
+)
+def test_bad_numbers_are_flagged_and_not_retried(
+    twilio_app, fake_twilio, texter, tick, code, phone_status
+):
+    person = texter()
+    fake_twilio.fail(400, code, to=person.phone)
+    queue_text(person)
+
+    tick(NOON)
+    tick(NOON + dt.timedelta(hours=3))
+
+    [message] = messages()
+    assert message.status == MessageStatus.FAILED and message.error_code == str(code)
+    assert _db.session.get(User, person.id).phone_status == phone_status
+    assert len(fake_twilio.posts) == 1
+
+
+def test_throttling_and_server_errors_are_retried_with_backoff(
+    twilio_app, fake_twilio, texter, tick
+):
+    queue_text(texter())
+    fake_twilio.fail(429, 20429, times=1)
+    fake_twilio.fail(500, times=1)
+
+    tick(NOON)
+    [message] = messages()
+    assert message.status == MessageStatus.QUEUED and message.error_code == "20429"
+    assert message.send_after == NOON + dt.timedelta(seconds=30)
+
+    tick(NOON + dt.timedelta(seconds=20))  # too early: backing off
+    assert len(fake_twilio.posts) == 1
+
+    tick(NOON + dt.timedelta(seconds=30))
+    [message] = messages()
+    assert message.status == MessageStatus.QUEUED and message.attempts == 2
+    assert message.send_after == NOON + dt.timedelta(seconds=90)
+
+    tick(NOON + dt.timedelta(seconds=90))
+    [message] = messages()
+    assert message.status == MessageStatus.SENT and message.attempts == 3
+    assert message.error_code is None
+    assert [post.status for post in fake_twilio.posts] == [429, 500, 201]
+    assert statuses(message) == [
+        "queued",
+        "sending",
+        "queued",
+        "sending",
+        "queued",
+        "sending",
+        "sent",
+    ]
+
+
+def test_transient_failures_give_up_after_the_limit(
+    twilio_app, app_config, fake_twilio, texter, tick
+):
+    app_config(SMS_MAX_ATTEMPTS=2)
+    queue_text(texter())
+    fake_twilio.fail(503)
+
+    tick(NOON)
+    tick(NOON + dt.timedelta(hours=1))
+    tick(NOON + dt.timedelta(hours=2))
+
+    [message] = messages()
+    assert message.status == MessageStatus.FAILED and message.attempts == 2
+    assert len(fake_twilio.posts) == 2
+
+
+def test_backoff_grows_and_is_capped(app, app_config):
+    app_config(SMS_RETRY_BASE_SECONDS=30, SMS_RETRY_MAX_SECONDS=300)
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 5)] == [30, 60, 120, 240, 300]
+
+
+def test_a_hanging_twilio_times_out_and_is_not_resent_in_the_same_pass(
+    twilio_app, app_config, fake_twilio, texter, tick
+):
+    app_config(TWILIO_HTTP_TIMEOUT=0.2)
+    person = texter()
+    fake_twilio.hang(0.5, to=person.phone, times=1)
+    queue_text(person)
+
+    tick(NOON)
+
+    [message] = messages()
+    assert message.status == MessageStatus.QUEUED and message.error_code is None
+    assert "network error" in message.error
+    assert message.send_after > NOON
+    fake_twilio.wait_idle()
+    assert len(fake_twilio.posts_to(person.phone)) == 1
+    tick(NOON + dt.timedelta(minutes=5))
+    assert messages()[0].status == MessageStatus.SENT
+
+
+def test_stale_sending_goes_to_review_and_is_never_resent(twilio_app, fake_twilio, texter, tick):
+    message = queue_text(texter())
+    message.status = MessageStatus.SENDING
+    message.claimed_at = NOON - dt.timedelta(seconds=301)
+    fresh = queue_text(texter())
+    fresh.status = MessageStatus.SENDING
+    fresh.claimed_at = NOON - dt.timedelta(seconds=60)
+
+    tick(NOON)
+    tick(NOON + dt.timedelta(hours=1))
+
+    assert fake_twilio.posts == []
+    stale, recent = messages()
+    assert stale.status == MessageStatus.REVIEW and statuses(stale)[-1] == "review"
+    # Still inside the timeout at the first tick, stale an hour later.
+    assert recent.status == MessageStatus.REVIEW
+
+
+def test_consent_is_checked_again_at_send_time(twilio_app, fake_twilio, texter, tick):
+    person = texter()
+    queue_text(person)
+    person.sms_opted_out_at = NOON - dt.timedelta(minutes=1)  # texted STOP after queuing
+
+    tick(NOON)
+
+    [message] = messages()
+    assert message.status == MessageStatus.DROPPED and message.error == "opted out"
+    assert fake_twilio.posts == []
+
+
+def test_an_expired_text_is_dropped(twilio_app, fake_twilio, texter, tick):
+    queue_text(texter(), expires_at=NOON - dt.timedelta(minutes=1))
+    tick(NOON)
+    [message] = messages()
+    assert message.status == MessageStatus.DROPPED and message.error == "too late"
+    assert fake_twilio.posts == []
+
+
+def test_a_confirmation_for_a_cancelled_signup_is_dropped(
+    twilio_app, fake_twilio, texter, shift, tick
+):
+    person = texter()
+    signup = signup_for_shift(person, shift, now=NOON - dt.timedelta(hours=1)).signup
+    _db.session.execute(sa.update(Message).values(send_after=NOON + dt.timedelta(minutes=5)))
+    cancel_signup(signup, now=NOON)
+    assert signup.status == SignupStatus.CANCELLED
+
+    tick(NOON + dt.timedelta(minutes=5))
+
+    [message] = messages()
+    assert message.status == MessageStatus.DROPPED and message.error == "signup cancelled"
+    assert fake_twilio.posts == []
+
+
+def test_quiet_hours_defer_a_text_to_the_morning(twilio_app, fake_twilio, texter, tick):
+    late = dt.datetime(2026, 6, 2, 2, 0, tzinfo=dt.UTC)  # 22:00 in New York
+    queue_text(texter(), now=late)
+
+    tick(late)
+    [message] = messages()
+    assert message.status == MessageStatus.QUEUED
+    assert message.send_after == dt.datetime(2026, 6, 2, 12, 0, tzinfo=dt.UTC)  # 08:00 EDT
+    assert statuses(message) == ["queued", "queued"]
+    assert fake_twilio.posts == []
+
+    tick(dt.datetime(2026, 6, 2, 12, 0, tzinfo=dt.UTC))
+    assert messages()[0].status == MessageStatus.SENT
+
+
+def test_quiet_hours_follow_the_shift_timezone(twilio_app, fake_twilio, texter, tick):
+    shift = make_shift(
+        make_initiative(timezone="America/Los_Angeles"),
+        starts_at=dt.datetime(2026, 6, 5, 16, 0, tzinfo=dt.UTC),
+    )
+    # 21:30 in New York (quiet there) but 18:30 in Los Angeles.
+    at = dt.datetime(2026, 6, 2, 1, 30, tzinfo=dt.UTC)
+    queue_text(texter(), now=at, shift_id=shift.id)
+    tick(at)
+    assert messages()[0].status == MessageStatus.SENT
+
+
+def test_an_unexpected_error_goes_to_review_not_back_to_the_queue(app, texter):
+    class Broken:
+        def send(self, **kw):
+            raise RuntimeError("bug")
+
+    queue_text(texter())
+    _db.session.commit()
+    with Worker(clock=lambda: NOON, gateway=Broken()) as worker:
+        report = worker.send_due()
+    [message] = messages()
+    assert message.status == MessageStatus.REVIEW
+    assert report.counts["review"] == 1
+
+
+def test_a_transient_send_error_from_any_gateway_is_retried(app, texter):
+    class Flaky:
+        def send(self, **kw):
+            raise SendError("down", transient=True)
+
+    queue_text(texter())
+    _db.session.commit()
+    with Worker(clock=lambda: NOON, gateway=Flaky()) as worker:
+        worker.send_due()
+    assert messages()[0].status == MessageStatus.QUEUED
+
+
+def test_tick_reads_a_time_without_offset_in_the_program_timezone(runner, app):
+    result = runner.invoke(args=["sms", "tick", "--now", "2026-06-01T09:00"])
+    assert result.exit_code == 0, result.output
+    assert "2026-06-01T13:00:00+00:00" in result.output
+
+
+def test_tick_refuses_a_bad_time(runner, app):
+    result = runner.invoke(args=["sms", "tick", "--now", "tomorrow"])
+    assert result.exit_code == 2 and "ISO 8601" in result.output
+
+
+def test_sigterm_stops_the_worker_loop_cleanly(app, texter):
+    queue_text(texter())
+    _db.session.commit()
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    with Worker(clock=lambda: NOON) as worker:
+        timer.start()
+        worker.run_forever(interval=0.05)
+    timer.join()
+    assert worker.stopping.is_set()
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert messages()[0].status == MessageStatus.SENT
+
+
+# Several workers at once -----------------------------------------------------------------
+
+
+def _queue_bulk(count: int) -> None:
+    _db.session.execute(
+        sa.insert(Message),
+        [
+            {
+                "direction": Direction.OUTBOUND,
+                "status": MessageStatus.QUEUED,
+                "idempotency_key": f"bulk:{n}",
+                "to_phone": f"+1303555{n:04d}",
+                "body": f"Bulk text {n}",
+                "kind": "broadcast",
+                "send_after": NOON - dt.timedelta(minutes=1),
+                "created_at": NOON - dt.timedelta(minutes=1),
+                "status_history": [{"status": "queued", "at": NOON.isoformat()}],
+            }
+            for n in range(count)
+        ],
+    )
+    _db.session.commit()
+
+
+def _run_workers(app, count: int) -> list[BaseException]:
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def work():
+        try:
+            with app.app_context():
+                with Worker(clock=lambda: NOON, threads=4, batch_size=50) as worker:
+                    start.wait()
+                    worker.send_due()
+                _db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def _assert_each_sent_once(fake_twilio, count: int) -> None:
+    accepted = fake_twilio.accepted
+    assert len(accepted) == count
+    assert len({post.to for post in accepted}) == count
+    rows = _db.session.execute(
+        sa.select(Message.status, Message.twilio_sid, Message.attempts)
+    ).all()
+    assert {status for status, _, _ in rows} == {MessageStatus.SENT}
+    assert {sid for _, sid, _ in rows} == {post.sid for post in accepted}
+    assert {attempts for _, _, attempts in rows} == {1}
+
+
+def test_four_workers_on_postgresql_send_a_thousand_texts_exactly_once(
+    twilio_app, fake_twilio, backend
+):
+    if backend != "postgresql":
+        pytest.skip("FOR UPDATE SKIP LOCKED is what this proves; SQLite has the 2-worker test")
+    _queue_bulk(1000)
+    assert _run_workers(twilio_app, 4) == []
+    _assert_each_sent_once(fake_twilio, 1000)
+
+
+def test_two_workers_send_every_text_exactly_once(twilio_app, fake_twilio):
+    _queue_bulk(300)
+    assert _run_workers(twilio_app, 2) == []
+    _assert_each_sent_once(fake_twilio, 300)
