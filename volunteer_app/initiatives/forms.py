@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SearchField, SelectField
+from wtforms import BooleanField, DateField, SearchField, SelectChoice, SelectField
 from wtforms.validators import Length, Optional, ValidationError
 
 from volunteer_app.initiatives.services import (
@@ -40,19 +40,25 @@ class InitiativeFilterForm(FlaskForm):
     to_on = DateField(_l("To"), name="to", validators=[Optional()])
     when = SelectField(
         _l("Days"),
-        choices=[("", _l("Any day")), (WEEKDAY, _l("Weekdays")), (WEEKEND, _l("Weekends"))],
+        choices=[
+            SelectChoice("", _l("Any day")),
+            SelectChoice(WEEKDAY, _l("Weekdays")),
+            SelectChoice(WEEKEND, _l("Weekends")),
+        ],
         validators=[Optional()],
     )
     language = SelectField(_l("Language spoken"), validators=[Optional()])
     open = BooleanField(_l("Only shifts with spots left"))
 
     def set_choices(self, choices: FilterChoices) -> None:
-        self.cause.choices = [("", _l("Any cause"))] + [(c.slug, c.name) for c in choices.causes]
-        self.neighborhood.choices = [("", _l("Anywhere in the city"))] + [
-            (n.slug, n.name) for n in choices.neighborhoods
+        self.cause.choices = [SelectChoice("", _l("Any cause"))] + [
+            SelectChoice(c.slug, c.name) for c in choices.causes
         ]
-        self.language.choices = [("", _l("Any language"))] + [
-            (lang.code, lang.name) for lang in choices.languages
+        self.neighborhood.choices = [SelectChoice("", _l("Anywhere in the city"))] + [
+            SelectChoice(n.slug, n.name) for n in choices.neighborhoods
+        ]
+        self.language.choices = [SelectChoice("", _l("Any language"))] + [
+            SelectChoice(lang.code, lang.name) for lang in choices.languages
         ]
 
     def validate_to_on(self, field):
