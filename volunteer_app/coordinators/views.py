@@ -1,5 +1,665 @@
-"""Coordinator and admin screens for initiatives, goals and shifts."""
+"""Coordinator and admin screens: the coordinator home, initiatives and goals, shifts and
+series, exports; organizations and coordinator invitations for admins.
 
-from flask import Blueprint
+Every route checks who is asking: `coordinator_required` or `admin_required`, then
+`require_initiative` / `require_shift` / `_require_metric`, which answer 404 for another
+organization's ids.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from volunteer_app.accounts.models import Organization
+from volunteer_app.coordinators import forms, services
+from volunteer_app.core.auth import (
+    admin_required,
+    can_manage_organization,
+    coordinator_required,
+    require_initiative,
+    require_shift,
+)
+from volunteer_app.core.db import utcnow
+from volunteer_app.core.errors import DomainError
+from volunteer_app.extensions import db
+from volunteer_app.initiatives import manage
+from volunteer_app.initiatives.blueprints import BLUEPRINTS, get_blueprint
+from volunteer_app.initiatives.models import OutcomeMetric
+from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
+from volunteer_app.shifts import scheduling
 
 bp = Blueprint("coordinators", __name__, url_prefix="/coordinate")
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _refused(error: DomainError) -> int:
+    """Undo whatever the refused service wrote and show why above the form."""
+    db.session.rollback()
+    flash(error.message, "error")
+    return error.status_code
+
+
+@bp.context_processor
+def helpers():
+    def maybe_url(endpoint: str, **values) -> str | None:
+        """A link to a page another feature may not have built yet."""
+        try:
+            return url_for(endpoint, **values)
+        except BuildError:
+            return None
+
+    return {
+        "maybe_url": maybe_url,
+        "format_amount": manage.format_amount,
+        "fill_percent": services.fill_percent,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Home
+
+
+@bp.route("/")
+@coordinator_required
+def home():
+    page = services.coordinator_home(
+        _me(),
+        now=utcnow(),
+        underfilled_percent=current_app.config.get("COORDINATOR_UNDERFILLED_PERCENT", 50),
+    )
+    return render_template("coordinators/home.html", page=page, now=utcnow())
+
+
+# ---------------------------------------------------------------------------------------------
+# Initiatives
+
+
+def _reference_choices(form: forms.InitiativeForm) -> None:
+    form.set_choices(
+        organizations=manage.organizations_for(_me()),
+        causes=db.session.scalars(sa.select(Cause).order_by(Cause.name)),
+        neighborhoods=db.session.scalars(sa.select(Neighborhood).order_by(Neighborhood.name)),
+        skills=db.session.scalars(sa.select(Skill).order_by(Skill.name)),
+        languages=db.session.scalars(sa.select(Language).order_by(Language.name)),
+    )
+
+
+@bp.route("/initiatives")
+@coordinator_required
+def initiatives():
+    return render_template(
+        "coordinators/initiatives.html",
+        initiatives=manage.initiatives_for(_me()),
+        blueprints=BLUEPRINTS.values(),
+    )
+
+
+@bp.route("/initiatives/new", methods=["GET", "POST"])
+@coordinator_required
+def new_initiative():
+    form = forms.InitiativeForm()
+    _reference_choices(form)
+    if not form.organization.choices:
+        flash(_("You are not a coordinator of any organization yet."), "error")
+        return redirect(url_for(".initiatives"))
+    blueprint = get_blueprint(request.args.get("blueprint") or form.blueprint.data)
+    if request.method == "GET":
+        form.set_timezone(current_app.config.get("PROGRAM_TIMEZONE", "America/New_York"))
+        if blueprint is not None:
+            form.blueprint.data = blueprint.slug
+            cause = db.session.scalar(sa.select(Cause).where(Cause.slug == blueprint.cause_slug))
+            if cause is not None:
+                form.cause.data = cause.id
+            skills = db.session.scalars(
+                sa.select(Skill.id).where(Skill.slug.in_(blueprint.skill_slugs))
+            )
+            form.skills.data = list(skills)
+            for details in manage.metrics_from_blueprint(blueprint.slug):
+                form.metrics.append_entry()
+                form.metrics[-1].form.fill(details)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            initiative = manage.create_initiative(_me(), form.details(), now=utcnow())
+            db.session.commit()
+        except DomainError as error:
+            status = _refused(error)
+        else:
+            flash(_("Initiative created as a draft. Add shifts, then publish it."), "success")
+            return redirect(url_for(".initiative", initiative_id=initiative.id), 303)
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template("coordinators/initiative_form.html", form=form, blueprint=blueprint),
+        status,
+    )
+
+
+@bp.route("/initiatives/<int:initiative_id>")
+@coordinator_required
+def initiative(initiative_id: int):
+    require_initiative(initiative_id)
+    loaded = manage.initiative_for_management(initiative_id)
+    page = services.initiative_overview(loaded, now=utcnow())
+    return render_template(
+        "coordinators/initiative.html",
+        page=page,
+        initiative=loaded,
+        tz=loaded.timezone,
+        action_form=forms.ActionForm(),
+        export_form=forms.ExportRangeForm(formdata=None),
+        export_kinds=services.EXPORT_KINDS,
+        blueprint=get_blueprint(loaded.blueprint),
+    )
+
+
+@bp.route("/initiatives/<int:initiative_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def edit_initiative(initiative_id: int):
+    initiative = require_initiative(initiative_id)
+    form = forms.InitiativeForm()
+    _reference_choices(form)
+    if request.method == "GET":
+        form.fill(initiative)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            manage.update_initiative(_me(), initiative, form.details())
+            db.session.commit()
+        except DomainError as error:
+            status = _refused(error)
+        else:
+            flash(_("Initiative saved."), "success")
+            return redirect(url_for(".initiative", initiative_id=initiative.id), 303)
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template("coordinators/initiative_form.html", form=form, initiative=initiative),
+        status,
+    )
+
+
+def _status_change(initiative_id: int, change, message: str):
+    initiative = require_initiative(initiative_id)
+    form = forms.ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    change(initiative)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".initiative", initiative_id=initiative.id), 303)
+
+
+@bp.route("/initiatives/<int:initiative_id>/publish", methods=["POST"])
+@coordinator_required
+def publish_initiative(initiative_id: int):
+    return _status_change(
+        initiative_id,
+        lambda i: manage.publish(i, now=utcnow()),
+        _("Published: volunteers can now find this initiative and sign up."),
+    )
+
+
+@bp.route("/initiatives/<int:initiative_id>/close", methods=["POST"])
+@coordinator_required
+def close_initiative(initiative_id: int):
+    return _status_change(
+        initiative_id,
+        lambda i: manage.close(i, now=utcnow()),
+        _("Closed: no more signups; the public page still shows what was achieved."),
+    )
+
+
+@bp.route("/initiatives/<int:initiative_id>/draft", methods=["POST"])
+@coordinator_required
+def draft_initiative(initiative_id: int):
+    return _status_change(
+        initiative_id,
+        manage.back_to_draft,
+        _("Back to draft: the initiative is hidden from the public."),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Goals
+
+
+def _require_metric(metric_id: int) -> OutcomeMetric:
+    metric = db.session.get(OutcomeMetric, metric_id)
+    if metric is None or not can_manage_organization(
+        current_user, metric.initiative.organization_id
+    ):
+        abort(404)
+    return metric
+
+
+@bp.route("/initiatives/<int:initiative_id>/goals/new", methods=["GET", "POST"])
+@coordinator_required
+def new_goal(initiative_id: int):
+    initiative = require_initiative(initiative_id)
+    form = forms.MetricForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            manage.add_metric(initiative, form.metric_details(), now=utcnow())
+            db.session.commit()
+        except DomainError as error:
+            status = _refused(error)
+        else:
+            flash(_("Goal added."), "success")
+            return redirect(url_for(".initiative", initiative_id=initiative.id) + "#goals", 303)
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template("coordinators/goal_form.html", form=form, initiative=initiative),
+        status,
+    )
+
+
+@bp.route("/goals/<int:metric_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def edit_goal(metric_id: int):
+    metric = _require_metric(metric_id)
+    form = forms.MetricForm()
+    if request.method == "GET":
+        form.fill(
+            manage.MetricDetails(
+                name=metric.name,
+                unit=metric.unit,
+                kind=metric.kind,
+                target=metric.target,
+                baseline=metric.baseline,
+                deadline_on=metric.deadline_on,
+                sms_keyword=metric.sms_keyword,
+            )
+        )
+    status = 200
+    if form.validate_on_submit():
+        try:
+            manage.update_metric(metric, form.metric_details())
+            db.session.commit()
+        except DomainError as error:
+            status = _refused(error)
+        else:
+            flash(_("Goal saved."), "success")
+            return redirect(
+                url_for(".initiative", initiative_id=metric.initiative_id) + "#goals", 303
+            )
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template(
+            "coordinators/goal_form.html",
+            form=form,
+            initiative=metric.initiative,
+            metric=metric,
+            delete_form=forms.ActionForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.route("/goals/<int:metric_id>/delete", methods=["POST"])
+@coordinator_required
+def delete_goal(metric_id: int):
+    metric = _require_metric(metric_id)
+    initiative_id = metric.initiative_id
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        manage.delete_metric(metric)
+        db.session.commit()
+    except DomainError as error:
+        _refused(error)
+        return redirect(url_for(".edit_goal", metric_id=metric_id), 303)
+    flash(_("Goal deleted."), "success")
+    return redirect(url_for(".initiative", initiative_id=initiative_id) + "#goals", 303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shifts
+
+
+def _shift_choices(form: forms.ShiftForm, initiative) -> None:
+    form.set_choices(
+        neighborhoods=db.session.scalars(sa.select(Neighborhood).order_by(Neighborhood.name)),
+        team_leads=scheduling.team_lead_choices(initiative),
+    )
+
+
+@bp.route("/initiatives/<int:initiative_id>/shifts/new", methods=["GET", "POST"])
+@coordinator_required
+def new_shift(initiative_id: int):
+    initiative = require_initiative(initiative_id)
+    form = forms.NewShiftForm()
+    _shift_choices(form, initiative)
+    status = 200
+    if form.validate_on_submit():
+        now = utcnow()
+        try:
+            if form.is_series:
+                created = scheduling.create_series(
+                    initiative,
+                    form.details(),
+                    weekdays=form.repeat_weekdays.data,
+                    until_on=form.repeat_until.data,
+                    now=now,
+                )
+            else:
+                created = [scheduling.create_shift(initiative, form.details(), now=now)]
+            db.session.commit()
+        except DomainError as error:
+            status = _refused(error)
+        else:
+            flash(
+                ngettext("%(num)d shift scheduled.", "%(num)d shifts scheduled.", len(created)),
+                "success",
+            )
+            return redirect(url_for(".initiative", initiative_id=initiative.id) + "#shifts", 303)
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template("coordinators/shift_form.html", form=form, initiative=initiative),
+        status,
+    )
+
+
+@bp.route("/shifts/<int:shift_id>", methods=["GET", "POST"])
+@coordinator_required
+def shift(shift_id: int):
+    shift = require_shift(shift_id)
+    initiative = shift.initiative
+    form = forms.EditShiftForm()
+    _shift_choices(form, initiative)
+    if request.method == "GET":
+        form.fill(scheduling.details_of(shift))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = scheduling.update_shift(
+                shift, form.details(), now=utcnow(), scope=form.scope.data
+            )
+            db.session.commit()
+        except DomainError as error:
+            status = _refused(error)
+        else:
+            flash(_update_message(result), "success")
+            return redirect(url_for(".shift", shift_id=shift.id), 303)
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template(
+            "coordinators/shift.html",
+            shift=shift,
+            initiative=initiative,
+            tz=initiative.timezone,
+            form=form,
+            action_form=forms.ActionForm(formdata=None),
+            duplicate_form=forms.DuplicateShiftForm(formdata=None),
+            started=shift.starts_at <= utcnow(),
+            now=utcnow(),
+        ),
+        status,
+    )
+
+
+def _update_message(result: scheduling.ShiftUpdate) -> str:
+    parts = [ngettext("%(num)d shift saved.", "%(num)d shifts saved.", len(result.shifts))]
+    if result.rescheduled:
+        parts.append(_("Everyone signed up is being told about the change."))
+    if result.promoted:
+        parts.append(
+            ngettext(
+                "%(num)d person moved up from the waitlist.",
+                "%(num)d people moved up from the waitlist.",
+                len(result.promoted),
+            )
+        )
+    return " ".join(parts)
+
+
+@bp.route("/shifts/<int:shift_id>/cancel", methods=["POST"])
+@coordinator_required
+def cancel_shift(shift_id: int):
+    shift = require_shift(shift_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        scheduling.cancel_shift(shift, now=utcnow())
+        db.session.commit()
+    except DomainError as error:
+        _refused(error)
+    else:
+        flash(_("Shift cancelled. Everyone signed up is being told."), "success")
+    return redirect(url_for(".shift", shift_id=shift_id), 303)
+
+
+@bp.route("/shifts/<int:shift_id>/duplicate", methods=["POST"])
+@coordinator_required
+def duplicate_shift(shift_id: int):
+    shift = require_shift(shift_id)
+    form = forms.DuplicateShiftForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(url_for(".shift", shift_id=shift_id) + "#duplicate", 303)
+    try:
+        copy = scheduling.duplicate_shift(shift, form.on_date.data, now=utcnow())
+        db.session.commit()
+    except DomainError as error:
+        _refused(error)
+        return redirect(url_for(".shift", shift_id=shift_id) + "#duplicate", 303)
+    flash(_("Shift copied. Its text code is %(code)s.", code=copy.code), "success")
+    return redirect(url_for(".shift", shift_id=copy.id), 303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports
+
+
+@bp.route("/initiatives/<int:initiative_id>/export/<kind>.csv")
+@coordinator_required
+def export(initiative_id: int, kind: str):
+    initiative = require_initiative(initiative_id)
+    if kind not in services.EXPORT_KINDS:
+        abort(404)
+    form = forms.ExportRangeForm(formdata=request.args)
+    if not form.validate():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(url_for(".initiative", initiative_id=initiative_id) + "#export", 303)
+    period = services.ExportRange(from_on=form.from_on.data, to_on=form.to_on.data)
+    header, rows = services.export_rows(initiative, kind, period)
+    body = services.csv_bytes(header, rows)
+    filename = services.export_filename(initiative, kind, period)
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Admin: organizations and their coordinators
+
+
+def _require_organization(org_id: int) -> Organization:
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        abort(404)
+    return org
+
+
+@bp.route("/admin/organizations")
+@admin_required
+def organizations():
+    return render_template(
+        "coordinators/organizations.html", rows=services.organizations_overview()
+    )
+
+
+@bp.route("/admin/organizations/new", methods=["GET", "POST"])
+@admin_required
+def new_organization():
+    form = forms.OrganizationForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            org = services.create_organization(form.details(), now=utcnow())
+            db.session.commit()
+        except DomainError as error:
+            status = _refused(error)
+        else:
+            flash(_("Organization added. Invite its coordinators below."), "success")
+            return redirect(url_for(".organization", org_id=org.id), 303)
+    elif form.is_submitted():
+        status = 400
+    return render_template("coordinators/organization_form.html", form=form), status
+
+
+@bp.route("/admin/organizations/<int:org_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_organization(org_id: int):
+    org = _require_organization(org_id)
+    form = forms.OrganizationForm(obj=org if request.method == "GET" else None)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_organization(org, form.details())
+            db.session.commit()
+        except DomainError as error:
+            status = _refused(error)
+        else:
+            flash(_("Organization saved."), "success")
+            return redirect(url_for(".organization", org_id=org.id), 303)
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template("coordinators/organization_form.html", form=form, organization=org),
+        status,
+    )
+
+
+def _organization_page(org: Organization, invite_form, invitation=None, status: int = 200):
+    return (
+        render_template(
+            "coordinators/organization.html",
+            organization=org,
+            members=services.organization_members(org),
+            invite_form=invite_form,
+            invitation=invitation,
+            action_form=forms.ActionForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.route("/admin/organizations/<int:org_id>")
+@admin_required
+def organization(org_id: int):
+    org = _require_organization(org_id)
+    return _organization_page(org, forms.InviteForm(formdata=None))
+
+
+@bp.route("/admin/organizations/<int:org_id>/invite", methods=["POST"])
+@admin_required
+def invite(org_id: int):
+    org = _require_organization(org_id)
+    form = forms.InviteForm()
+    if not form.validate_on_submit():
+        return _organization_page(org, form, status=400)
+    try:
+        invitation = services.invite_coordinator(org, form.email.data)
+    except DomainError as error:
+        return _organization_page(org, form, status=_refused(error))
+    # Nothing is written: the signed link is the invitation, so it is shown here to copy
+    # as well as mailed.
+    services.send_invitation(invitation, invited_by=_me())
+    flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
+    return _organization_page(org, forms.InviteForm(formdata=None), invitation=invitation)
+
+
+@bp.route("/admin/organizations/<int:org_id>/members/<int:user_id>/remove", methods=["POST"])
+@admin_required
+def remove_member(org_id: int, user_id: int):
+    org = _require_organization(org_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        person = services.remove_member(org, user_id)
+        db.session.commit()
+    except DomainError as error:
+        _refused(error)
+    else:
+        flash(
+            _(
+                "%(name)s is no longer a coordinator of %(organization)s.",
+                name=person.display_name,
+                organization=org.name,
+            ),
+            "success",
+        )
+    return redirect(url_for(".organization", org_id=org.id), 303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accepting an invitation
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    """Anyone may open the link; accepting needs the invited person to be logged in."""
+    try:
+        pending = services.read_invitation(token)
+    except services.InvitationInvalid:
+        abort(404)
+    except DomainError as error:
+        return render_template("coordinators/invitation.html", problem=error.message), (
+            error.status_code
+        )
+    form = forms.ActionForm()
+    if request.method == "POST":
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=request.path), 303)
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            services.accept_invitation(token, _me(), now=utcnow())
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            return render_template(
+                "coordinators/invitation.html", pending=pending, form=form, problem=error.message
+            ), error.status_code
+        flash(
+            _(
+                "Welcome! You now coordinate for %(organization)s.",
+                organization=pending.organization.name,
+            ),
+            "success",
+        )
+        return redirect(url_for(".home"), 303)
+    return render_template("coordinators/invitation.html", pending=pending, form=form)
