@@ -87,9 +87,33 @@ def _int_or_none(value):
     return int(value)
 
 
+NOT_OFFERED = _l("Choose from the options shown.")
+
+
+class ChoiceField(SelectField):
+    """A select that answers a value it did not offer in words people understand."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(NOT_OFFERED)) from None
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(str(NOT_OFFERED)) from None
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_value_message", NOT_OFFERED)
+        kwargs.setdefault("invalid_choice_message", NOT_OFFERED)
+        super().__init__(*args, **kwargs)
 
 
 def _email_field(label):
@@ -228,8 +252,8 @@ class ProfileForm(FlaskForm):
     name = _name_field()
     phone = _phone_field()
     sms_consent = BooleanField()
-    preferred_language = SelectField(_l("Language for messages"))
-    neighborhood_id = SelectField(_l("Neighborhood"), coerce=_int_or_none)
+    preferred_language = ChoiceField(_l("Language for messages"))
+    neighborhood_id = ChoiceField(_l("Neighborhood"), coerce=_int_or_none)
     zip_code = StringField(
         _l("ZIP code (optional)"), validators=[Optional(), at_most(10), one_line], filters=[_strip]
     )
@@ -248,7 +272,7 @@ class ProfileForm(FlaskForm):
             ),
         ],
     )
-    effort_preference = SelectField(_l("Physical effort"))
+    effort_preference = ChoiceField(_l("Physical effort"))
     birth_date = DateField(_l("Birth date (optional)"), validators=[Optional()])
 
     def __init__(self, choices: services.ProfileChoices, *args, **kwargs):

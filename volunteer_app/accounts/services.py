@@ -14,10 +14,11 @@ import hmac
 import logging
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
@@ -384,6 +385,15 @@ def user_for_reset_token(token: str, *, now: dt.datetime) -> User:
     return user
 
 
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link on PUBLIC_BASE_URL, for mails; works outside a request too."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
 def request_password_reset(email: str, *, now: dt.datetime) -> None:
     """Mail a reset link to the active account with this email, if there is one.
 
@@ -397,7 +407,7 @@ def request_password_reset(email: str, *, now: dt.datetime) -> None:
         return
     token = make_password_reset_token(user, now=now)
     config = current_app.config
-    link = config["PUBLIC_BASE_URL"] + url_for("accounts.reset_password", token=token)
+    link = public_url("accounts.reset_password", token=token)
     with force_locale(_language_or_default(user.preferred_language)):
         subject = _("Reset your %(program)s password", program=config["PROGRAM_NAME"])
         body = render_template(
