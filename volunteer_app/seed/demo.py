@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from volunteer_app.accounts.models import (
-    DAY_PARTS,
     Effort,
     Membership,
     Organization,
@@ -579,9 +578,7 @@ class _Builder:
             weight += 2
         starts = local(shift.starts_at, plan.timezone)
         part = 0 if starts.hour < 12 else 1 if starts.hour < 17 else 2
-        if part < len(DAY_PARTS) and person.user.availability_mask & availability_bit(
-            starts.weekday(), part
-        ):
+        if person.user.availability_mask & availability_bit(starts.weekday(), part):
             weight += 2
         return weight * person.keenness
 
