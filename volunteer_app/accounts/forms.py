@@ -171,10 +171,18 @@ def _name_field():
     )
 
 
+def _valid_phone(form, field):
+    # The service checks again; this shows the message together with the other fields'.
+    try:
+        services.checked_phone(field.data)
+    except services.FieldError as error:
+        raise ValidationError(error.message) from None
+
+
 def _phone_field():
     return TelField(
         _l("Mobile phone (optional)"),
-        validators=[Optional(), at_most(40), one_line],
+        validators=[Optional(), at_most(40), one_line, _valid_phone],
         filters=[_strip],
     )
 
