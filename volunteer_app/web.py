@@ -59,8 +59,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from volunteer_app.accounts.views import bp as accounts_bp
+    from volunteer_app.api.views import bp as api_bp
     from volunteer_app.coordinators.views import bp as coordinators_bp
+    from volunteer_app.impact.views import bp as impact_bp
     from volunteer_app.initiatives.views import bp as initiatives_bp
+    from volunteer_app.matching.views import bp as matching_bp
     from volunteer_app.roster.views import bp as roster_bp
     from volunteer_app.shifts.views import bp as shifts_bp
     from volunteer_app.sms.views import bp as sms_bp
@@ -71,6 +74,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sms_bp)
     app.register_blueprint(coordinators_bp)
     app.register_blueprint(roster_bp)
+    app.register_blueprint(matching_bp)
+    app.register_blueprint(impact_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_cli(app: Flask) -> None:

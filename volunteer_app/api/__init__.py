@@ -1,0 +1,1 @@
+"""The read-only open data API under /api/v1: no personal data, ever."""
