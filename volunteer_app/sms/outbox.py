@@ -173,11 +173,13 @@ def queue_many(texts: list[OutgoingText], *, now: dt.datetime) -> int:
     insert = (
         postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
-    result = db.session.execute(
-        insert(Message.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+    written = db.session.execute(
+        insert(Message.__table__)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Message.__table__.c.id),
         list(rows.values()),
-    )
-    return max(result.rowcount, 0) if result.rowcount is not None else len(rows)
+    ).all()
+    return len(written)
 
 
 def existing_keys(keys: list[str], *, chunk: int = 500) -> set[str]:
