@@ -57,6 +57,9 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "volunteer@city.example")
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
     SMTP_PORT = _env_int("SMTP_PORT", 25)
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
 
     # SMS: "console" stores and prints; "twilio" sends through Twilio.
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")

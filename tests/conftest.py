@@ -169,6 +169,17 @@ def auth(client):
 
 
 @pytest.fixture
+def outbox(app):
+    """The "memory" mail backend's outbox, empty at the start of the test."""
+    from volunteer_app.core import mail
+
+    assert app.config["MAIL_BACKEND"] == "memory"
+    mail.outbox.clear()
+    yield mail.outbox
+    mail.outbox.clear()
+
+
+@pytest.fixture
 def count_queries(app):
     """Count SQL statements run inside the `with` block: `with count_queries() as q: ...`."""
     from contextlib import contextmanager

@@ -1,38 +1,13 @@
-"""Fixtures for the accounts tests: a fresh `g` per request, the mail outbox, reference rows."""
+"""Fixtures for the accounts tests: the reference rows a profile offers."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import pytest
-from flask import g, request_started
 
 from tests.factories import make_cause, make_language, make_neighborhood
-from volunteer_app.core import mail
 from volunteer_app.reference.models import Skill
-
-
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    """Give every request a fresh `g`, as a real server does: the `app` fixture keeps one app
-    context open for the whole test and requests reuse it, so flask-login's cached user would
-    otherwise survive a logout."""
-
-    def clear(sender, **extra):
-        vars(g).clear()
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
-
-
-@pytest.fixture
-def outbox(app):
-    """The "memory" mail backend's outbox, empty at the start of the test."""
-    assert app.config["MAIL_BACKEND"] == "memory"
-    mail.outbox.clear()
-    yield mail.outbox
-    mail.outbox.clear()
 
 
 @pytest.fixture
