@@ -56,13 +56,13 @@ class Outcome:
     shift_id: int | None = None
 
 
-def render_reply(name: str, locale: str, **context) -> str:
-    """Render templates/sms/reply_<name>.txt in `locale`, on one line."""
+def render_reply(template: str, locale: str, **context) -> str:
+    """Render templates/sms/reply_<template>.txt in `locale`, on one line."""
     config = current_app.config
     context.setdefault("program", config["PROGRAM_NAME"])
     context.setdefault("contact", config["PROGRAM_CONTACT"])
     with force_locale(locale):
-        text = render_template(f"sms/reply_{name}.txt", **context)
+        text = render_template(f"sms/reply_{template}.txt", **context)
     return " ".join(text.split())
 
 

@@ -1,0 +1,236 @@
+"""POST /sms/inbound as Twilio calls it: signed, retried, sometimes twice at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
+
+from tests.factories import make_initiative, make_shift
+from tests.sms.conftest import new_phone
+from tests.sms.fake_twilio import AUTH_TOKEN, FROM_NUMBER
+from volunteer_app.accounts.models import User
+from volunteer_app.core.db import utcnow
+from volunteer_app.shifts.models import Signup
+from volunteer_app.sms import views as sms_views
+from volunteer_app.sms.models import Direction, Message
+
+PUBLIC = "https://volunteer.example.org"
+_sids = itertools.count(1)
+
+
+@pytest.fixture
+def signed_app(app, app_config):
+    """Twilio signs with our auth token over our public address (we sit behind a proxy)."""
+    app_config(TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC)
+    return app
+
+
+def twilio_params(from_phone: str, body: str, sid: str | None = None) -> dict[str, str]:
+    return {
+        "MessageSid": sid or f"SM{next(_sids):032d}",
+        "AccountSid": "AC" + "0" * 32,
+        "From": from_phone,
+        "To": FROM_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
+def post_inbound(client, params, *, path="/sms/inbound", token=AUTH_TOKEN, url=None, sig=None):
+    signature = (
+        sig
+        if sig is not None
+        else RequestValidator(token).compute_signature(url or PUBLIC + path, params)
+    )
+    headers = {"X-Twilio-Signature": signature} if signature != "" else {}
+    return client.post(path, data=params, headers=headers)
+
+
+def inbound_count(db) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Message.id)).where(Message.direction == Direction.INBOUND)
+    )
+
+
+@pytest.fixture
+def shift(db):
+    shift = make_shift(
+        make_initiative(title="Tree planting"), starts_at=utcnow() + dt.timedelta(days=3)
+    )
+    db.session.commit()
+    return shift
+
+
+def test_a_signed_text_is_answered_with_twiml_and_recorded(signed_app, client, db, shift):
+    phone = new_phone()
+    response = post_inbound(client, twilio_params(phone, f"JOIN {shift.code}"))
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    body = response.get_data(as_text=True)
+    assert body.startswith("<Response><Message>") and shift.code in body
+    row = db.session.scalar(sa.select(Message).where(Message.direction == Direction.INBOUND))
+    assert row.from_phone == phone and row.to_phone == FROM_NUMBER
+    assert row.body == f"JOIN {shift.code}" and row.kind == "in:join"
+    assert db.session.scalar(sa.select(User).where(User.phone == phone)) is not None
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["missing", "wrong_token", "wrong_url", "tampered_body", "garbage"],
+)
+def test_a_forged_or_missing_signature_is_refused_and_nothing_recorded(
+    signed_app, client, db, shift, forgery
+):
+    params = twilio_params(new_phone(), f"JOIN {shift.code}")
+    kwargs = {}
+    if forgery == "missing":
+        kwargs["sig"] = ""
+    elif forgery == "wrong_token":
+        kwargs["token"] = "not-our-token"
+    elif forgery == "wrong_url":
+        kwargs["url"] = "http://localhost/sms/inbound"  # what the proxy-less app would see
+    elif forgery == "garbage":
+        kwargs["sig"] = "bm90IGEgc2lnbmF0dXJl"
+    signature = RequestValidator(kwargs.get("token", AUTH_TOKEN)).compute_signature(
+        kwargs.get("url", PUBLIC + "/sms/inbound"), params
+    )
+    if forgery == "tampered_body":
+        params = {**params, "Body": "DROP"}
+    response = post_inbound(client, params, sig=kwargs.get("sig", signature))
+    assert response.status_code == 403
+    assert inbound_count(db) == 0
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_without_an_auth_token_nothing_is_accepted(app, app_config, client, db):
+    app_config(TWILIO_AUTH_TOKEN="", PUBLIC_BASE_URL=PUBLIC)
+    params = twilio_params(new_phone(), "HELP")
+    response = post_inbound(client, params, token="")
+    assert response.status_code == 403
+    assert inbound_count(db) == 0
+
+
+def test_the_query_string_is_part_of_what_is_signed(signed_app, client, db):
+    params = twilio_params(new_phone(), "HELP")
+    ok = post_inbound(client, params, path="/sms/inbound?source=primary")
+    assert ok.status_code == 200
+    unsigned_query = client.post(
+        "/sms/inbound?source=other",
+        data=params,
+        headers={
+            "X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(
+                PUBLIC + "/sms/inbound?source=primary", params
+            )
+        },
+    )
+    assert unsigned_query.status_code == 403
+    assert inbound_count(db) == 1
+
+
+def test_a_retried_webhook_acts_once_and_gets_the_same_reply(signed_app, client, db, shift):
+    params = twilio_params(new_phone(), f"join {shift.code}")
+    first = post_inbound(client, params)
+    second = post_inbound(client, params)
+    assert first.status_code == second.status_code == 200
+    assert first.get_data() == second.get_data()
+    assert inbound_count(db) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Signup.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+
+
+def test_the_same_message_sid_posted_at_once_acts_once(signed_app, db, shift):
+    """Twilio retrying while the first delivery is still being handled: one action."""
+    rounds, threads_per_round = 4, 4
+    for _ in range(rounds):
+        phone = new_phone()
+        params = twilio_params(phone, f"JOIN {shift.code}")
+        # Reading shift.code began a transaction; on SQLite that holds the write lock.
+        db.session.rollback()
+        barrier = threading.Barrier(threads_per_round)
+        results: list[tuple[int, bytes]] = []
+        errors: list[BaseException] = []
+
+        def post(params=params, barrier=barrier, results=results, errors=errors):
+            try:
+                client = signed_app.test_client()
+                barrier.wait(timeout=10)
+                response = post_inbound(client, params)
+                results.append((response.status_code, response.get_data()))
+            except BaseException as exc:  # surfaced below, in the test's thread
+                errors.append(exc)
+
+        workers = [threading.Thread(target=post) for _ in range(threads_per_round)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert not errors, errors
+        assert len(results) == threads_per_round
+        assert {status for status, _ in results} == {200}
+        assert len({body for _, body in results}) == 1, results
+        assert b"signed up" in results[0][1]
+
+        db.session.expire_all()
+        people = db.session.scalars(sa.select(User).where(User.phone == phone)).all()
+        assert len(people) == 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(Signup.id)).where(Signup.user_id == people[0].id)
+            )
+            == 1
+        )
+        db.session.rollback()  # let go of SQLite's write lock before the next round
+    assert inbound_count(db) == rounds
+
+
+def test_stop_answers_with_an_empty_response_and_opts_out(signed_app, client, db):
+    phone = new_phone()
+    person = User(phone=phone, name="Sam")
+    db.session.add(person)
+    db.session.commit()
+    response = post_inbound(client, twilio_params(phone, "STOP"))
+    assert response.get_data(as_text=True) == "<Response/>"
+    db.session.refresh(person)
+    assert person.sms_opted_out_at is not None
+
+
+def test_reply_text_is_escaped_in_twiml(signed_app, client, db):
+    response = post_inbound(client, twilio_params(new_phone(), "HELP <b>&"))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<b>" not in body.replace("<Response>", "")
+
+
+def test_answers_well_within_a_second(signed_app, client, db, shift):
+    phone = new_phone()
+    post_inbound(client, twilio_params(phone, f"JOIN {shift.code}"))
+    timings = []
+    for body in ("SHIFTS", "OK", "HELP", "what?"):
+        started = time.perf_counter()
+        response = post_inbound(client, twilio_params(phone, body))
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    assert max(timings) < 0.5, timings
+
+
+def test_never_a_500_even_when_handling_fails(signed_app, client, db, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(sms_views, "handle_inbound", broken)
+    response = post_inbound(client, twilio_params(new_phone(), "HELP"))
+    assert response.status_code == 200
+    assert "Sorry, something went wrong" in response.get_data(as_text=True)
+
+
+def test_a_signed_request_without_sender_is_a_bad_request(signed_app, client, db):
+    params = twilio_params("", "HELP")
+    params.pop("From")
+    response = post_inbound(client, params)
+    assert response.status_code == 400
+    assert inbound_count(db) == 0
