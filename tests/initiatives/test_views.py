@@ -413,3 +413,15 @@ def test_initiative_page_runs_a_constant_number_of_queries(db, client, auth, cou
 
     assert counts[0] == counts[1]
     assert counts[2] == counts[3]
+
+
+def test_only_web_addresses_become_organization_links(db, client):
+    safe, unsafe = make_organization("Safe Org"), make_organization("Odd Org")
+    safe.website, unsafe.website = "https://safe.example.org", "javascript:alert(1)"
+    make_initiative(safe, slug="safe")
+    make_initiative(unsafe, slug="odd")
+    settle(db)
+
+    assert 'href="https://safe.example.org"' in text(client.get("/initiatives/safe"))
+    odd = text(client.get("/initiatives/odd"))
+    assert "javascript:" not in odd and "Odd Org" in odd
