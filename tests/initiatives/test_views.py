@@ -21,6 +21,7 @@ from tests.factories import (
     make_user,
 )
 from volunteer_app.accounts.models import Role
+from volunteer_app.core.db import utcnow
 from volunteer_app.core.time import from_local
 from volunteer_app.initiatives.models import InitiativeStatus, MetricKind
 
@@ -425,3 +426,14 @@ def test_only_web_addresses_become_organization_links(db, client):
     assert 'href="https://safe.example.org"' in text(client.get("/initiatives/safe"))
     odd = text(client.get("/initiatives/odd"))
     assert "javascript:" not in odd and "Odd Org" in odd
+
+
+def test_a_shift_under_way_is_shown_as_happening_now_without_a_signup_button(db, client):
+    initiative = make_initiative(slug="now")
+    make_shift(initiative, starts_at=utcnow() - dt.timedelta(hours=1), hours=3)
+    settle(db)
+
+    page = text(client.get("/initiatives/now"))
+
+    assert "Happening now" in page
+    assert "Details and sign up" not in page and "spots left" not in page
