@@ -193,3 +193,50 @@ def make_hours_entry(user: User, initiative: Initiative, minutes: int = 120, **k
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def make_signup(user: User, shift: Shift, status: str = "confirmed", **kw):
+    """A signup written directly (any status, even on a past shift), keeping `spots_taken` and
+    the waitlist order right, as the signup service would."""
+    import sqlalchemy as sa
+
+    from volunteer_app.shifts.models import SPOT_HOLDING, Signup, SignupStatus
+
+    status = SignupStatus(status)
+    position = None
+    if status == SignupStatus.WAITLISTED:
+        highest = db.session.scalar(
+            sa.select(sa.func.max(Signup.waitlist_position)).where(Signup.shift_id == shift.id)
+        )
+        position = (highest or 0) + 1
+    signup = Signup(
+        shift_id=shift.id,
+        user_id=user.id,
+        status=status,
+        waitlist_position=position,
+        confirmed_at=kw.pop("confirmed_at", shift.starts_at - dt.timedelta(days=1)),
+        **kw,
+    )
+    if status in SPOT_HOLDING:
+        shift.spots_taken += 1
+    db.session.add(signup)
+    db.session.flush()
+    return signup
+
+
+def make_message(user: User, status: str = "sent", **kw):
+    """An outbound text to `user` in any status."""
+    from volunteer_app.sms.models import Direction, Message, MessageStatus
+
+    message = Message(
+        direction=kw.pop("direction", Direction.OUTBOUND),
+        status=MessageStatus(status),
+        user_id=user.id,
+        to_phone=user.phone or "+12025550100",
+        body=kw.pop("body", "Hello"),
+        kind=kw.pop("kind", "reminder"),
+        **kw,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message

@@ -17,6 +17,7 @@ from wtforms import (
     BooleanField,
     DateField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -38,8 +39,8 @@ def _when_full_field() -> RadioField:
     return RadioField(
         _l("The shift is full. What should happen?"),
         choices=[
-            ("raise", _l("Raise the capacity by one for this person")),
-            ("waitlist", _l("Add them to the end of the waitlist")),
+            SelectChoice("raise", _l("Raise the capacity by one for this person")),
+            SelectChoice("waitlist", _l("Add them to the end of the waitlist")),
         ],
         validators=[Optional()],
     )
@@ -133,13 +134,13 @@ class _AttendanceBase(FlaskForm):
     all_present = SubmitField(_l("Mark everyone not yet marked present"))
 
     def mark_fields(self):
-        return [f for f in self if f.name.startswith("mark_")]
+        return [f for f in self if f.short_name.startswith("mark_")]
 
     def marks(self) -> dict[int, str]:
         """{signup id: 'present' | 'absent'} for everyone marked (or all, with all_present)."""
         marks = {}
         for f in self.mark_fields():
-            signup_id = int(f.name.removeprefix("mark_"))
+            signup_id = int(f.short_name.removeprefix("mark_"))
             if f.data in (PRESENT, ABSENT):
                 marks[signup_id] = f.data
             elif self.all_present.data:
@@ -161,7 +162,7 @@ def attendance_form(rows, **kwargs) -> _AttendanceBase:
             f"mark_{row.signup.id}",
             RadioField(
                 row.user.display_name,
-                choices=[(PRESENT, _l("Present")), (ABSENT, _l("Absent"))],
+                choices=[SelectChoice(PRESENT, _l("Present")), SelectChoice(ABSENT, _l("Absent"))],
                 default=current,
                 validators=[Optional()],
             ),
@@ -239,10 +240,13 @@ class _ShiftOutcomesBase(FlaskForm):
 
     def values(self) -> dict[int, str]:
         return {
-            int(f.name.removeprefix("metric_")): f.data
-            for f in self
-            if f.name.startswith("metric_") and (f.data or "").strip()
+            int(f.short_name.removeprefix("metric_")): f.data
+            for f in self.metric_fields()
+            if (f.data or "").strip()
         }
+
+    def metric_fields(self):
+        return [f for f in self if f.short_name.startswith("metric_")]
 
 
 def shift_outcomes_form(metrics, current: dict[int, str] | None = None, **kwargs):
@@ -299,7 +303,8 @@ class ProgramSettingsForm(FlaskForm):
         _l("Round hours from attendance to the nearest"),
         coerce=int,
         choices=[
-            (m, lazy_ngettext("%(num)d minute", "%(num)d minutes", m)) for m in ROUNDING_CHOICES
+            SelectChoice(m, lazy_ngettext("%(num)d minute", "%(num)d minutes", m))
+            for m in ROUNDING_CHOICES
         ],
         validators=[InputRequired()],
     )

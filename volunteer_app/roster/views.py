@@ -24,6 +24,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from volunteer_app.core.auth import (
     admin_required,
@@ -442,14 +443,11 @@ def report_hours():
     me = _me()
     served, others = services.published_initiatives_for_report(me)
     form = forms.HoursReportForm()
-    choices = {}
-    if served:
-        choices[_("Where you have served")] = [(i.id, i.title) for i in served]
-    if others:
-        choices[_("Other initiatives") if served else _("Initiatives")] = [
-            (i.id, i.title) for i in others
-        ]
-    form.initiative_id.choices = choices
+    served_group = _("Where you have served")
+    others_group = _("Other initiatives") if served else None
+    form.initiative_id.choices = [
+        SelectChoice(i.id, i.title, optgroup=served_group) for i in served
+    ] + [SelectChoice(i.id, i.title, optgroup=others_group) for i in others]
     by_id = {i.id: i for i in served + others}
     if form.validate_on_submit():
         initiative = by_id[form.initiative_id.data]
@@ -547,7 +545,7 @@ def initiative_outcomes(initiative_id: int):
     initiative = require_initiative(initiative_id)
     metrics = list(initiative.metrics)
     form = forms.PartnerReportForm()
-    form.metric_id.choices = [(m.id, f"{m.name} ({m.unit})") for m in metrics]
+    form.metric_id.choices = [SelectChoice(m.id, f"{m.name} ({m.unit})") for m in metrics]
     if metrics and form.validate_on_submit():
         try:
             services.record_partner_report(
