@@ -52,7 +52,9 @@ def format_local(instant: dt.datetime, tz: str, fmt: str = "medium") -> str:
 
 
 def format_local_date(instant: dt.datetime, tz: str, fmt: str = "full") -> str:
-    return format_date(local(instant, tz), fmt)
+    """The local *date* ("Saturday, July 5, 2031"). A date, not a datetime, goes to Babel:
+    given a datetime it would rebase it to UTC, and a Saturday evening would read Sunday."""
+    return format_date(local(instant, tz).date(), fmt)
 
 
 def format_local_time(instant: dt.datetime, tz: str, fmt: str = "short") -> str:

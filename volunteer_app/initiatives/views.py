@@ -4,28 +4,13 @@ initiative's page."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
-from flask_babel import format_date, get_locale
 from flask_login import current_user
 
 from volunteer_app.core.db import utcnow
-from volunteer_app.core.time import local
 from volunteer_app.initiatives import services
 from volunteer_app.initiatives.forms import InitiativeFilterForm
 
 bp = Blueprint("initiatives", __name__)
-
-# The layout (templates/base.html) names the page's language and marks it in the switcher.
-bp.add_app_template_global(get_locale, "get_locale")
-
-
-@bp.app_template_filter("local_day")
-def local_day(instant, tz: str, fmt: str = "full") -> str:
-    """The date of `instant` in timezone `tz`, e.g. "Saturday, July 5, 2031".
-
-    Formats the local *date*: core.time's `local_date` hands Flask-Babel a datetime, which it
-    rebases to UTC, so a Saturday-evening shift in the Americas read as Sunday.
-    """
-    return format_date(local(instant, tz).date(), fmt)
 
 
 @bp.route("/")
