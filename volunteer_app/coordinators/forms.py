@@ -21,6 +21,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -84,19 +85,19 @@ COMMON_TIMEZONES = (
 OTHER_TIMEZONE = "other"
 MAX_AMOUNT = decimal.Decimal("999999999999")
 WEEKDAYS = (
-    (0, _l("Monday")),
-    (1, _l("Tuesday")),
-    (2, _l("Wednesday")),
-    (3, _l("Thursday")),
-    (4, _l("Friday")),
-    (5, _l("Saturday")),
-    (6, _l("Sunday")),
+    SelectChoice(0, _l("Monday")),
+    SelectChoice(1, _l("Tuesday")),
+    SelectChoice(2, _l("Wednesday")),
+    SelectChoice(3, _l("Thursday")),
+    SelectChoice(4, _l("Friday")),
+    SelectChoice(5, _l("Saturday")),
+    SelectChoice(6, _l("Sunday")),
 )
 EFFORT_CHOICES = [
-    ("", _l("Not stated")),
-    ("light", _l("Light")),
-    ("moderate", _l("Moderate")),
-    ("heavy", _l("Heavy")),
+    SelectChoice("", _l("Not stated")),
+    SelectChoice("light", _l("Light")),
+    SelectChoice("moderate", _l("Moderate")),
+    SelectChoice("heavy", _l("Heavy")),
 ]
 
 
@@ -153,7 +154,10 @@ class OrganizationForm(FlaskForm):
     )
     kind = SelectField(
         _l("Kind"),
-        choices=[("department", _l("City department")), ("nonprofit", _l("Nonprofit partner"))],
+        choices=[
+            SelectChoice("department", _l("City department")),
+            SelectChoice("nonprofit", _l("Nonprofit partner")),
+        ],
     )
     website = URLField(
         _l("Website"),
@@ -201,8 +205,8 @@ class _MetricFields:
     kind = SelectField(
         _l("Kind"),
         choices=[
-            (MetricKind.OUTPUT.value, _l("Output: what volunteers do")),
-            (MetricKind.OUTCOME.value, _l("Outcome: what changes")),
+            SelectChoice(MetricKind.OUTPUT.value, _l("Output: what volunteers do")),
+            SelectChoice(MetricKind.OUTCOME.value, _l("Outcome: what changes")),
         ],
     )
     target = DecimalField(
@@ -323,14 +327,14 @@ class InitiativeForm(FlaskForm):
     metrics = FieldList(FormField(BlueprintMetricForm), min_entries=0, max_entries=12)
 
     def set_choices(self, organizations, causes, neighborhoods, skills, languages) -> None:
-        self.organization.choices = [(o.id, o.name) for o in organizations]
-        self.cause.choices = [(c.id, c.name) for c in causes]
-        self.neighborhoods.choices = [(n.id, n.name) for n in neighborhoods]
-        self.skills.choices = [(s.id, s.name) for s in skills]
-        self.languages.choices = [(lang.code, lang.name) for lang in languages]
-        self.timezone.choices = [(tz, tz.replace("_", " ")) for tz in COMMON_TIMEZONES] + [
-            (OTHER_TIMEZONE, _l("Other (type it below)"))
-        ]
+        self.organization.choices = [SelectChoice(o.id, o.name) for o in organizations]
+        self.cause.choices = [SelectChoice(c.id, c.name) for c in causes]
+        self.neighborhoods.choices = [SelectChoice(n.id, n.name) for n in neighborhoods]
+        self.skills.choices = [SelectChoice(s.id, s.name) for s in skills]
+        self.languages.choices = [SelectChoice(lang.code, lang.name) for lang in languages]
+        self.timezone.choices = [
+            SelectChoice(tz, tz.replace("_", " ")) for tz in COMMON_TIMEZONES
+        ] + [SelectChoice(OTHER_TIMEZONE, _l("Other (type it below)"))]
 
     def set_timezone(self, tz: str) -> None:
         if tz in COMMON_TIMEZONES:
@@ -349,6 +353,10 @@ class InitiativeForm(FlaskForm):
         if self.timezone.data == OTHER_TIMEZONE:
             if not field.data:
                 raise ValidationError(_l("Type the time zone, or choose one from the list."))
+            if field.errors:
+                return
+            # Only names of sane length reach the zone database (files: a huge name is an
+            # OS error there).
             if not is_valid_timezone(field.data):
                 raise ValidationError(
                     _l('That is not a time zone we know. Use a name like "America/Detroit".')
@@ -463,11 +471,11 @@ class ShiftForm(FlaskForm):
     team_lead = SelectField(_l("Team lead (optional)"), coerce=_optional_int)
 
     def set_choices(self, neighborhoods, team_leads) -> None:
-        self.neighborhood.choices = [("", _l("Not stated"))] + [
-            (n.id, n.name) for n in neighborhoods
+        self.neighborhood.choices = [SelectChoice("", _l("Not stated"))] + [
+            SelectChoice(n.id, n.name) for n in neighborhoods
         ]
-        self.team_lead.choices = [("", _l("Nobody yet"))] + [
-            (u.id, u.display_name) for u in team_leads
+        self.team_lead.choices = [SelectChoice("", _l("Nobody yet"))] + [
+            SelectChoice(u.id, u.display_name) for u in team_leads
         ]
 
     def validate_end_time(self, field):
@@ -515,9 +523,12 @@ class NewShiftForm(ShiftForm):
     repeat_weekdays = MultiCheckboxField(_l("Repeat every week on"), coerce=int, choices=WEEKDAYS)
     repeat_until = DateField(_l("Repeat until"), validators=[Optional()])
 
-    def validate_repeat_until(self, field):
-        if self.repeat_weekdays.data and not field.data:
+    def validate_repeat_weekdays(self, field):
+        # Here rather than on repeat_until: Optional() stops that field's checks when empty.
+        if field.data and not self.repeat_until.data and not self.repeat_until.errors:
             raise ValidationError(_l("Give the last date of the series."))
+
+    def validate_repeat_until(self, field):
         if field.data and not self.repeat_weekdays.data:
             raise ValidationError(_l("Choose the days of the week the series repeats on."))
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
@@ -532,8 +543,8 @@ class EditShiftForm(ShiftForm):
     scope = RadioField(
         _l("Apply the changes to"),
         choices=[
-            (THIS_SHIFT, _l("This shift only")),
-            (THIS_AND_FOLLOWING, _l("This and the following shifts of the series")),
+            SelectChoice(THIS_SHIFT, _l("This shift only")),
+            SelectChoice(THIS_AND_FOLLOWING, _l("This and the following shifts of the series")),
         ],
         default=THIS_SHIFT,
     )

@@ -160,8 +160,13 @@ class Invitation:
     organization: Organization
     email: str
     token: str
-    url: str
     max_age: int
+
+    @property
+    def url(self) -> str:
+        """The public address of the link (needs a request, for url_for)."""
+        path = url_for("coordinators.invitation", token=self.token)
+        return current_app.config["PUBLIC_BASE_URL"] + path
 
     @property
     def days_valid(self) -> int:
@@ -210,9 +215,7 @@ def invite_coordinator(org: Organization, email: str) -> Invitation:
     token = _serializer().dumps(
         {"org": org.id, "email": email, "fp": _membership_fingerprint(org.id, email)}
     )
-    path = url_for("coordinators.invitation", token=token)
-    url = current_app.config["PUBLIC_BASE_URL"] + path
-    return Invitation(organization=org, email=email, token=token, url=url, max_age=_max_age())
+    return Invitation(organization=org, email=email, token=token, max_age=_max_age())
 
 
 def send_invitation(invitation: Invitation, *, invited_by: User) -> None:

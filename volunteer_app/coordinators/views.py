@@ -66,11 +66,7 @@ def helpers():
         except BuildError:
             return None
 
-    return {
-        "maybe_url": maybe_url,
-        "format_amount": manage.format_amount,
-        "fill_percent": services.fill_percent,
-    }
+    return {"maybe_url": maybe_url}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -206,7 +205,7 @@ def _check_details(user: User, details: InitiativeDetails) -> None:
         raise NotFound(_("We could not find that organization."))
     if db.session.get(Cause, details.cause_id) is None:
         raise DomainError(_("Please choose a cause."))
-    if not is_valid_timezone(details.timezone):
+    if len(details.timezone) > 64 or not is_valid_timezone(details.timezone):
         raise DomainError(_("That is not a time zone we know."))
     if not details.title.strip():
         raise DomainError(_("Please give a title."))
@@ -443,10 +442,3 @@ def goal_pace(
         weeks_left=weeks_left,
         per_week=per_week,
     )
-
-
-def format_amount(value: decimal.Decimal | int | float | None) -> str:
-    """A quantity in the reader's locale without needless decimals: 12.00 -> "12"."""
-    if value is None:
-        return ""
-    return format_decimal(decimal.Decimal(value), format="#,##0.##")
