@@ -23,7 +23,7 @@ from volunteer_app.core.errors import DomainError
 from volunteer_app.extensions import db
 from volunteer_app.initiatives.models import Initiative
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
-from volunteer_app.sms.outbox import queue_sms, render_sms
+from volunteer_app.sms.outbox import OutgoingText, queue_many, render_sms
 from volunteer_app.sms.segments import count_segments
 
 MAX_LENGTH = 320
@@ -166,19 +166,15 @@ def send_broadcast(
     queued now (people already queued under this broadcast id are not queued again)."""
     body = clean_body(body)
     broadcast_id = uuid.UUID(hex=broadcast_id).hex  # refuses anything but a uuid
-    queued = 0
-    for user in audience:
-        if exclusion_reason(user) is not None:
-            continue
-        message = queue_sms(
-            user,
-            TEMPLATE,
+    texts = [
+        OutgoingText(
+            user=user,
+            template=TEMPLATE,
             key=f"broadcast:{broadcast_id}:user:{user.id}",
-            now=now,
             shift_id=shift_id,
-            text=body,
-            **context,
+            context={"text": body, **context},
         )
-        if message is not None:
-            queued += 1
-    return queued
+        for user in audience
+        if exclusion_reason(user) is None
+    ]
+    return queue_many(texts, now=now)

@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -56,14 +57,14 @@ class BroadcastForm(FlaskForm):
 
 
 def _status_choices():
-    return [("", _l("Any"))] + [(s.value, s.value) for s in MessageStatus]
+    return [SelectChoice("", _l("Any"))] + [SelectChoice(s.value, s.value) for s in MessageStatus]
 
 
 def _direction_choices():
     return [
-        ("", _l("Both")),
-        (Direction.INBOUND.value, _l("In")),
-        (Direction.OUTBOUND.value, _l("Out")),
+        SelectChoice("", _l("Both")),
+        SelectChoice(Direction.INBOUND.value, _l("In")),
+        SelectChoice(Direction.OUTBOUND.value, _l("Out")),
     ]
 
 
@@ -75,7 +76,7 @@ class LogFilterForm(FlaskForm):
 
     status = SelectField(_l("Status"), choices=_status_choices, validators=[Optional()])
     direction = SelectField(_l("Direction"), choices=_direction_choices, validators=[Optional()])
-    kind = SelectField(_l("Kind"), choices=[("", _l("Any"))], validators=[Optional()])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("", _l("Any"))], validators=[Optional()])
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
     phone = StringField(_l("Phone contains"), validators=[Optional(), Length(max=20)])

@@ -37,6 +37,7 @@ from volunteer_app.shifts import services as shifts
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupSource, SignupStatus
 from volunteer_app.sms.commands import Command, Kind, fold, name_from_text, parse, tokens
 from volunteer_app.sms.models import Direction, Message, MessageStatus
+from volunteer_app.sms.outbox import GSM_FRIENDLY
 from volunteer_app.sms.segments import count_segments
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def render_reply(template: str, locale: str, **context) -> str:
     context.setdefault("contact", config["PROGRAM_CONTACT"])
     with force_locale(locale):
         text = render_template(f"sms/reply_{template}.txt", **context)
-    return " ".join(text.split())
+    return " ".join(text.split()).translate(GSM_FRIENDLY)
 
 
 def normalise_phone(raw: str) -> str:

@@ -9,6 +9,7 @@ would hear nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 
@@ -26,6 +27,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from volunteer_app.core.auth import (
     admin_required,
@@ -35,6 +37,7 @@ from volunteer_app.core.auth import (
 )
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError
+from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.extensions import csrf, db
 from volunteer_app.sms import broadcast as broadcasts
 from volunteer_app.sms import gateway
@@ -127,7 +130,9 @@ def status():
 @coordinator_required
 def log():
     form = LogFilterForm(request.args)
-    form.kind.choices = [("", _("Any"))] + [(k, k) for k in sms_log.known_kinds()]
+    form.kind.choices = [SelectChoice("", _("Any"))] + [
+        SelectChoice(kind) for kind in sms_log.known_kinds()
+    ]
     filters = sms_log.LogFilters()
     if request.args and not form.validate():
         flash(_("Some filters were not understood and were left out."), "warning")
@@ -173,6 +178,8 @@ def simulator():
             flash(_("The text could not be handled. Please try again."), "error")
         return redirect(url_for("sms.simulator", phone=phone) + "#latest")
     phone = request.args.get("phone", "").strip()
+    with contextlib.suppress(InvalidPhone):
+        phone = to_e164(phone) if phone else ""  # also mends a "+" the URL turned into a space
     if request.method == "GET" and phone:
         form.phone.data = phone
     messages = sms_log.conversation(phone) if phone else []
@@ -235,8 +242,7 @@ def _broadcast(*, audience, shift, initiative, shift_id):
                     broadcast_id=form.broadcast_id.data,
                     now=utcnow(),
                     shift_id=shift_id,
-                    shift=shift,
-                    initiative=initiative,
+                    sender=initiative.organization.name,
                 )
                 db.session.commit()
                 flash(
@@ -249,7 +255,7 @@ def _broadcast(*, audience, shift, initiative, shift_id):
                 )
                 return redirect(url_for("sms.log", kind=broadcasts.TEMPLATE))
             preview = broadcasts.preview_broadcast(
-                people, form.body.data, shift=shift, initiative=initiative
+                people, form.body.data, sender=initiative.organization.name
             )
             if not _is_uuid(form.broadcast_id.data):
                 form.broadcast_id.data = broadcasts.new_broadcast_id()
