@@ -19,6 +19,7 @@ from volunteer_app.shifts import services as shift_services
 from volunteer_app.shifts.models import Signup, SignupSource, SignupStatus
 from volunteer_app.sms import inbound
 from volunteer_app.sms.models import Direction, Message, MessageStatus
+from volunteer_app.sms.segments import count_segments
 
 _sids = itertools.count(1)
 
@@ -292,7 +293,7 @@ def test_join_when_full_waitlists(db, texter, initiative, say, now):
     signed_up(texter(), shift, now)
     db.session.commit()
     reply = say(new_phone(), f"join {shift.code}", now)
-    assert "waitlist" in reply and "number 1" in reply
+    assert "waitlist" in reply and "#1" in reply
 
 
 @pytest.mark.parametrize(
@@ -438,3 +439,17 @@ def test_an_unexpected_error_rolls_the_command_back_and_apologises(
     assert signup.reconfirmed_at is None
     row = db.session.scalar(sa.select(Message).where(Message.direction == Direction.INBOUND))
     assert row.reply_body == reply and row.kind == "in:ok"
+
+
+def test_the_join_reply_fits_one_segment_even_with_long_names(db, say, now):
+    initiative = make_initiative(title="Neighborhood Tree Planting and Park Clean-up Day")
+    shift = make_shift(
+        initiative,
+        starts_at=now + dt.timedelta(days=2),
+        code="48213",
+        location_name="Riverside Park North Entrance by the fountain",
+    )
+    db.session.commit()
+    reply = say(new_phone(), f"JOIN {shift.code}", now)
+    assert "48213" in reply and "first name" in reply
+    assert count_segments(reply) == 1, reply
