@@ -426,3 +426,19 @@ def test_duplicate_gets_a_new_code_same_local_times_and_nobody_signed_up(db, ful
 def test_duplicating_into_the_past_is_refused(db, full_shift):
     with pytest.raises(ScheduleError, match="already passed"):
         scheduling.duplicate_shift(full_shift, dt.date(2026, 8, 1), now=NOW)
+
+
+def test_stray_seconds_are_not_a_change_of_time(db, initiative):
+    shift = make_shift(initiative, starts_at=dt.datetime(2026, 10, 3, 13, 0, 42, tzinfo=dt.UTC))
+    signup_for_shift(texted_person(7), shift, now=NOW)
+    result = scheduling.update_shift(
+        shift, dataclasses.replace(scheduling.details_of(shift), description="Gloves"), now=NOW
+    )
+    assert result.rescheduled == []
+    assert shift.starts_at.second == 42
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Message).where(Message.kind == "shift_changed")
+        )
+        == 0
+    )

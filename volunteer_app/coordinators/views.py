@@ -35,7 +35,7 @@ from volunteer_app.core.auth import (
     require_shift,
 )
 from volunteer_app.core.db import utcnow
-from volunteer_app.core.errors import DomainError
+from volunteer_app.core.errors import Conflict, DomainError
 from volunteer_app.extensions import db
 from volunteer_app.initiatives import manage
 from volunteer_app.initiatives.blueprints import BLUEPRINTS, get_blueprint
@@ -138,6 +138,9 @@ def new_initiative():
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
+        except sa.exc.IntegrityError:
+            # Someone took the same address between our check and the commit.
+            status = _refused(Conflict(_("That title was just taken. Please save again.")))
         else:
             flash(_("Initiative created as a draft. Add shifts, then publish it."), "success")
             return redirect(url_for(".initiative", initiative_id=initiative.id), 303)

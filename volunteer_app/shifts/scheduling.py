@@ -67,14 +67,18 @@ class ShiftDetails:
         return starts_at, ends_at
 
 
+def _minute(instant: dt.datetime) -> dt.datetime:
+    return instant.replace(second=0, microsecond=0)
+
+
 def details_of(shift: Shift) -> ShiftDetails:
     """A shift's details as its edit form starts out."""
     tz = shift.initiative.timezone
     local_start = local(shift.starts_at, tz)
     return ShiftDetails(
         starts_on=local_start.date(),
-        start_time=local_start.time().replace(tzinfo=None),
-        end_time=local(shift.ends_at, tz).time().replace(tzinfo=None),
+        start_time=local_start.time().replace(tzinfo=None, second=0, microsecond=0),
+        end_time=local(shift.ends_at, tz).time().replace(tzinfo=None, second=0, microsecond=0),
         capacity=shift.capacity,
         location_name=shift.location_name,
         address=shift.address,
@@ -306,7 +310,8 @@ def update_shift(
             raise ScheduleError(_("This shift has been cancelled and can no longer be changed."))
         day = local(target.starts_at, tz).date() + day_shift
         starts_at, ends_at = details.instants(tz, day)
-        time_changed = (starts_at, ends_at) != (target.starts_at, target.ends_at)
+        # Forms work in whole minutes; stray seconds (an import, a seed) are not a change.
+        time_changed = (starts_at, ends_at) != (_minute(target.starts_at), _minute(target.ends_at))
         if time_changed:
             if target.starts_at <= now:
                 raise ScheduleError(
@@ -332,7 +337,8 @@ def update_shift(
             target.address,
         )
         raised = details.capacity > target.capacity
-        target.starts_at, target.ends_at = starts_at, ends_at
+        if time_changed:
+            target.starts_at, target.ends_at = starts_at, ends_at
         target.capacity = details.capacity
         target.location_name = details.location_name.strip()
         target.address = details.address.strip()
