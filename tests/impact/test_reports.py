@@ -1,0 +1,312 @@
+"""Every figure of the impact reports on a small hand-built city with known answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pytest
+
+from tests.factories import (
+    make_cause,
+    make_hours_entry,
+    make_initiative,
+    make_metric,
+    make_neighborhood,
+    make_organization,
+    make_outcome_record,
+    make_shift,
+    make_signup,
+    make_user,
+)
+from volunteer_app.hours.models import HoursStatus
+from volunteer_app.impact import reports
+from volunteer_app.impact.models import VolunteerHourRate
+from volunteer_app.impact.reports import Period, ReportRequest, Scope
+from volunteer_app.initiatives.manage import PaceState
+from volunteer_app.initiatives.models import InitiativeStatus
+from volunteer_app.shifts.models import ShiftStatus
+
+NOW = dt.datetime(2026, 6, 1, 14, 0, tzinfo=dt.UTC)
+PERIOD = Period(dt.date(2025, 4, 1), dt.date(2025, 5, 31))
+TZ = "America/New_York"
+
+
+def at(day: dt.date, hour: int = 14) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
+
+
+class City:
+    """The hand-built data set; attributes name the rows the tests reason about."""
+
+
+@pytest.fixture
+def city(db):
+    c = City()
+    db.session.add(VolunteerHourRate(year=2024, region="US", cents=3479, source="IS"))
+    c.n1 = make_neighborhood("north", name="North", is_priority=True)
+    c.n2 = make_neighborhood("south", name="South")
+    c.n3 = make_neighborhood("east", name="East", is_priority=True)
+    c.org = make_organization("Parks")
+    c.other_org = make_organization("Libraries")
+    c.initiative = make_initiative(c.org, title="Clean parks", slug="clean-parks")
+    c.other = make_initiative(
+        c.other_org, title="Read", slug="read", cause=make_cause("education", "Education")
+    )
+    c.draft = make_initiative(c.org, status=InitiativeStatus.DRAFT, slug="draft")
+
+    c.a = make_user(name="Alma Ayala", neighborhood_id=c.n1.id)
+    c.b = make_user(name="Bo Brown", neighborhood_id=c.n2.id)
+    c.c = make_user(name="Cy Chen", zip_code="20001")
+    c.d = make_user(name="Di Diaz")
+    c.e = make_user(name="Ed Eng")
+    c.f = make_user(name="Fe Fox")
+
+    # Shifts: one in the previous period, two in this one (and a cancelled one).
+    c.shift_prev = make_shift(c.initiative, starts_at=at(dt.date(2025, 3, 1)), capacity=4)
+    c.shift1 = make_shift(
+        c.initiative, starts_at=at(dt.date(2025, 4, 10)), capacity=10, neighborhood_id=c.n2.id
+    )
+    c.shift2 = make_shift(
+        c.initiative,
+        starts_at=at(dt.date(2025, 5, 15)),
+        capacity=5,
+        spots_taken=5,
+        neighborhood_id=c.n1.id,
+    )
+    make_shift(
+        c.initiative,
+        starts_at=at(dt.date(2025, 4, 20)),
+        capacity=10,
+        status=ShiftStatus.CANCELLED,
+        neighborhood_id=c.n3.id,
+    )
+    make_signup(c.a, c.shift_prev, "attended")
+    make_signup(c.b, c.shift1, "attended")
+    make_signup(c.a, c.shift1, "attended")
+    make_signup(c.c, c.shift1, "no_show")
+    make_signup(c.d, c.shift1, "confirmed")  # attendance never taken: left out
+    make_signup(c.e, c.shift1, "cancelled")
+
+    hours = make_hours_entry
+    # A: Apr 5 and again 45 days later -> retained, new.
+    hours(c.a, c.initiative, 60, served_on=dt.date(2025, 4, 5))
+    hours(c.a, c.initiative, 120, served_on=dt.date(2025, 5, 20))
+    # B: served in the previous period (not new); next after Apr 10 is > 90 days later.
+    hours(c.b, c.initiative, 60, served_on=dt.date(2025, 2, 1))
+    hours(
+        c.b,
+        c.initiative,
+        180,
+        served_on=dt.date(2025, 4, 10),
+        shift_id=c.shift1.id,
+    )
+    hours(c.b, c.initiative, 60, served_on=dt.date(2025, 8, 20))
+    # C: May 30 and again Jul 15 (46 days, after the period) -> retained, new.
+    hours(c.c, c.initiative, 90, served_on=dt.date(2025, 5, 30), shift_id=c.shift2.id)
+    hours(c.c, c.initiative, 30, served_on=dt.date(2025, 7, 15))
+    # D: twice on one day is not serving again.
+    hours(c.d, c.initiative, 30, served_on=dt.date(2025, 4, 1))
+    hours(c.d, c.initiative, 30, served_on=dt.date(2025, 4, 1))
+    # E: only pending and rejected hours count for nothing.
+    hours(c.e, c.initiative, 600, served_on=dt.date(2025, 4, 2), status=HoursStatus.PENDING)
+    hours(c.e, c.initiative, 600, served_on=dt.date(2025, 4, 3), status=HoursStatus.REJECTED)
+    # F: another organization's initiative.
+    hours(c.f, c.other, 240, served_on=dt.date(2025, 4, 3))
+
+    c.metric = make_metric(c.initiative, "Bags of litter", unit="bags", target=100)
+    c.metric.deadline_on = dt.date(2025, 12, 31)
+    make_outcome_record(c.metric, 30, period_start_on=dt.date(2025, 4, 10))
+    make_outcome_record(c.metric, 20, period_start_on=dt.date(2025, 2, 1))
+    make_outcome_record(
+        c.metric, 50, period_start_on=dt.date(2025, 4, 12), voided_at=NOW - dt.timedelta(days=1)
+    )
+    make_outcome_record(c.metric, 10, period_start_on=dt.date(2025, 6, 15))
+    make_metric(c.draft, "Draft goal")
+    db.session.commit()
+    return c
+
+
+def report(city, scope=None, period=PERIOD, **kw):
+    scope = scope if scope is not None else Scope(organization_id=city.org.id)
+    return reports.build_report(
+        ReportRequest(period=period, scope=scope, timezone=TZ, **kw), now=NOW
+    )
+
+
+def test_volunteers_and_new_volunteers_with_the_previous_period(city):
+    r = report(city)
+    assert r.previous == Period(dt.date(2025, 1, 30), dt.date(2025, 3, 31))
+    assert r.volunteers.current == 4  # A, B, C, D; E has no approved hours
+    assert r.volunteers.previous == 1  # B
+    assert r.volunteers.change == 3
+    assert r.volunteers.direction == "up"
+    assert r.volunteers.percent_change == 300
+    assert r.new_volunteers.current == 3  # A, C, D (B served before)
+    assert r.new_volunteers.previous == 1
+
+
+def test_hours_and_value_use_the_latest_earlier_rate(city):
+    r = report(city)
+    assert r.minutes.current == 60 + 120 + 180 + 90 + 30 + 30
+    assert r.hours.current == decimal.Decimal("8.5")
+    assert r.minutes.previous == 60
+    (year,) = r.years
+    assert (year.year, year.rate.rate_year, year.rate.cents) == (2025, 2024, 3479)
+    assert year.rate.is_fallback
+    assert r.fallback_years == [year]
+    # 510 minutes at $34.79 an hour = $295.715, rounded half up.
+    assert r.value_cents.current == 29572
+    assert r.value_cents.previous == 3479
+
+
+def test_value_by_year_with_two_different_rates(city, db):
+    db.session.add(VolunteerHourRate(year=2023, region="US", cents=3349, source="IS"))
+    db.session.add(VolunteerHourRate(year=2025, region="US", cents=3000, source="test"))
+    make_hours_entry(city.a, city.initiative, 60, served_on=dt.date(2024, 12, 31))
+    make_hours_entry(city.a, city.initiative, 120, served_on=dt.date(2025, 1, 1))
+    db.session.commit()
+    r = report(city, period=Period(dt.date(2024, 12, 1), dt.date(2025, 1, 29)))
+    assert [(y.year, y.minutes, y.rate.cents) for y in r.years] == [
+        (2024, 60, 3479),
+        (2025, 120, 3000),
+    ]
+    assert r.value_cents.current == 3479 + 6000
+    assert r.fallback_years == []
+    # The previous period (Oct-Nov 2024) had no hours.
+    assert r.value_cents.previous == 0
+
+
+def test_a_state_figure_is_used_when_chosen_and_the_nation_fills_its_gaps(city, db):
+    db.session.add(VolunteerHourRate(year=2025, region="CA", cents=4000, source="IS"))
+    db.session.commit()
+    r = report(city, region="CA")
+    assert r.years[0].rate.region == "CA"
+    assert r.value_cents.current == 510 * 4000 // 60
+    r = report(city, region="NY")
+    assert r.years[0].rate.region == "US"
+    assert r.value_cents.current == 29572
+
+
+def test_a_year_before_every_rate_has_no_value(city, db):
+    make_hours_entry(city.a, city.initiative, 60, served_on=dt.date(2019, 5, 1))
+    db.session.commit()
+    r = report(city, period=Period(dt.date(2019, 1, 1), dt.date(2019, 12, 31)))
+    assert r.unrated_years == [2019]
+    assert r.value_cents.current == 0
+
+
+def test_retention_counts_service_again_within_90_days(city):
+    r = report(city)
+    assert r.retention.current == reports.Ratio(2, 4)  # A and C of A, B, C, D
+    assert r.retention.current.percent == 50
+    # B served Feb 1 and again Apr 10 (68 days later).
+    assert r.retention.previous == reports.Ratio(1, 1)
+    assert r.retention.change == -50
+
+
+def test_show_up_rate_counts_attended_over_marked_signups_on_ended_shifts(city):
+    r = report(city)
+    assert r.show_up.current == reports.Ratio(2, 3)
+    assert r.show_up.current.percent == 67
+    assert r.show_up.previous == reports.Ratio(1, 1)
+
+
+def test_show_up_leaves_out_shifts_that_have_not_ended(city, db):
+    later = make_shift(city.initiative, starts_at=NOW - dt.timedelta(hours=1), capacity=3)
+    make_signup(city.a, later, "no_show")
+    db.session.commit()
+    today = Period(NOW.date() - dt.timedelta(days=1), NOW.date())
+    assert report(city, period=today).show_up.current == reports.Ratio(0, 0)
+    assert report(city, period=today).show_up.current.percent is None
+
+
+def test_fill_rate_is_spots_taken_over_capacity_of_scheduled_shifts(city):
+    r = report(city)
+    assert r.fill.current == reports.Ratio(4 + 5, 10 + 5)  # the cancelled shift is left out
+    assert r.fill.current.percent == 60
+    assert r.fill.previous == reports.Ratio(1, 4)
+    assert r.shifts.current == 2
+
+
+def test_months_hold_hours_volunteers_and_fill(city):
+    r = report(city)
+    april, may = r.buckets
+    assert (april.label_on, may.label_on) == (dt.date(2025, 4, 1), dt.date(2025, 5, 1))
+    assert (april.minutes, april.volunteers) == (60 + 180 + 60, 3)
+    assert (may.minutes, may.volunteers) == (120 + 90, 2)
+    assert (april.spots_taken, april.capacity, may.spots_taken, may.capacity) == (4, 10, 5, 5)
+
+
+def test_long_periods_are_charted_by_year():
+    buckets = reports.period_buckets(Period(dt.date(2021, 3, 5), dt.date(2025, 2, 1)))
+    assert [b.label_on.year for b in buckets] == [2021, 2022, 2023, 2024, 2025]
+    assert buckets[0].from_on == dt.date(2021, 3, 5)
+    assert buckets[-1].to_on == dt.date(2025, 2, 1)
+    months = reports.period_buckets(Period(dt.date(2024, 12, 15), dt.date(2025, 2, 1)))
+    assert [(b.from_on, b.to_on) for b in months] == [
+        (dt.date(2024, 12, 15), dt.date(2024, 12, 31)),
+        (dt.date(2025, 1, 1), dt.date(2025, 1, 31)),
+        (dt.date(2025, 2, 1), dt.date(2025, 2, 1)),
+    ]
+
+
+def test_goals_against_targets_with_pace(city):
+    (goal,) = report(city).goals  # the draft's goal is not reported
+    assert goal.in_period == 30  # the voided 50 does not count
+    assert goal.to_date == 50  # Feb's 20 too; June's 10 is after the period
+    assert goal.percent == 50
+    assert goal.pace.state == PaceState.ON_PACE
+    # 50 more in the 215 days (31 weeks) from May 31 to Dec 31 inclusive.
+    assert (goal.pace.weeks_left, goal.pace.per_week) == (31, 2)
+
+
+def test_equity_by_home_and_by_place(city):
+    eq = report(city).equity
+    rows = {row.slug: row for row in eq.neighborhoods}
+    assert (rows["north"].resident_volunteers, rows["north"].resident_minutes) == (1, 180)
+    assert (rows["south"].resident_volunteers, rows["south"].resident_minutes) == (1, 180)
+    assert rows["south"].service_minutes == 180
+    assert rows["north"].service_minutes == 90
+    assert (rows["north"].shifts, rows["south"].shifts, rows["east"].shifts) == (1, 1, 0)
+    assert [(z.zip_code, z.volunteers, z.minutes) for z in eq.zips] == [("20001", 1, 90)]
+    assert eq.unknown_home_volunteers == 1  # D gave neither
+    assert eq.priority_share == reports.Ratio(90, 510)
+    assert eq.priority_share.percent == 18
+    assert eq.priority_residents_share == reports.Ratio(1, 4)
+    assert [row.slug for row in eq.idle_priority] == ["east"]
+    assert eq.unplaced_minutes == 510 - 270
+
+
+def test_scopes(city):
+    program = report(city, Scope())
+    assert program.volunteers.current == 5  # F too
+    assert program.minutes.current == 510 + 240
+    one = report(city, Scope(initiative_id=city.other.id))
+    assert (one.volunteers.current, one.minutes.current) == (1, 240)
+    by_cause = report(city, Scope(cause_id=city.other.cause_id))
+    assert by_cause.minutes.current == 240
+    assert report(city, Scope(initiative_id=city.draft.id, public_only=True)).goals == []
+
+
+def test_initiative_totals(city):
+    totals = reports.initiative_totals([city.initiative.id, city.other.id], today=NOW.date())
+    mine = totals[city.initiative.id]
+    assert (mine.volunteers, mine.minutes) == (4, 60 + 120 + 60 + 180 + 60 + 90 + 30 + 30 + 30)
+    assert mine.headline_goal.to_date == 60
+    assert totals[city.other.id].goals == []
+    assert reports.initiative_totals([], today=NOW.date()) == {}
+
+
+def test_a_report_runs_the_same_number_of_queries_whatever_the_data(city, db, count_queries):
+    with count_queries() as small:
+        report(city, Scope())
+    for n in range(30):
+        user = make_user(neighborhood_id=city.n2.id if n % 2 else None, zip_code=f"{20000 + n}")
+        shift = make_shift(city.other, starts_at=at(dt.date(2025, 4, 1 + n % 28)))
+        make_signup(user, shift, "attended")
+        make_hours_entry(user, city.other, 60 + n, served_on=dt.date(2025, 4, 1 + n % 28))
+    db.session.commit()
+    with count_queries() as larger:
+        report(city, Scope())
+    assert len(small) == len(larger)

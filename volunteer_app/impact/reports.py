@@ -1,0 +1,1032 @@
+"""Impact reports: every figure the dashboards, the public impact pages, the exports and the
+open data API show, computed in SQL.
+
+Each figure is an aggregate query (GROUP BY, COUNT DISTINCT, SUM over CASE) that runs the same
+on SQLite and PostgreSQL, and a report runs a fixed number of them however much data there is.
+Python only combines a handful of already-aggregated rows (hours per year times that year's
+rate, months into a chart).
+
+Periods are local dates, both ends included, in the report's timezone: the initiative's own for
+an initiative, the program's (PROGRAM_TIMEZONE) otherwise. Hours are dated by `served_on`,
+which is already a local date; shifts by the local date their start falls on.
+
+Definitions, as the pages explain them:
+- volunteers: people with approved hours served in the period;
+- new volunteers: people whose first approved hours (in the report's scope) fall in the period;
+- hours: approved minutes / 60; value: hours times the rate of the year they were served;
+- retention: of the volunteers of the period, the share who served again (in scope) within
+  90 days after one of their services in the period;
+- show-up rate: attended / (attended + no-show) among signups on shifts of the period that
+  have ended (signups nobody marked are left out);
+- fill rate: spots taken / capacity on the scheduled shifts of the period;
+- goals: outcome records that are not voided, by `period_start_on`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from volunteer_app.accounts.models import User
+from volunteer_app.core.time import from_local, local
+from volunteer_app.extensions import db
+from volunteer_app.hours.models import HoursEntry, HoursStatus
+from volunteer_app.impact.models import OutcomeRecord
+from volunteer_app.impact.rates import AppliedRate, RateBook, rate_book
+from volunteer_app.initiatives.models import Initiative, InitiativeStatus, OutcomeMetric
+from volunteer_app.reference.models import Neighborhood
+from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
+
+RETENTION_DAYS = 90
+# Longer periods are charted by year instead of by month.
+MAX_MONTH_BUCKETS = 36
+PUBLIC_STATUSES = (InitiativeStatus.PUBLISHED, InitiativeStatus.CLOSED)
+ZERO = decimal.Decimal(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Portable SQL helpers
+
+
+class day_number(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+    """A date as a whole number of days, so two dates subtract to the days between them:
+    julianday() on SQLite, date arithmetic on PostgreSQL."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(day_number, "sqlite")
+def _day_number_sqlite(element, compiler, **kw):
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(day_number)
+def _day_number_default(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} - DATE '2000-01-01')"
+
+
+def year_of(column) -> sa.ColumnElement[int]:
+    """The calendar year of a date column (strftime on SQLite, EXTRACT on PostgreSQL)."""
+    return sa.cast(sa.extract("year", column), sa.Integer)
+
+
+def _ratio(numerator, denominator) -> Ratio:
+    return Ratio(int(numerator or 0), int(denominator or 0))
+
+
+def _count_if(condition, value=1):
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a report is about
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates, both included."""
+
+    from_on: dt.date
+    to_on: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.to_on - self.from_on).days + 1
+
+    def previous(self) -> Period:
+        """The period of equal length just before this one."""
+        to_on = self.from_on - dt.timedelta(days=1)
+        return Period(to_on - dt.timedelta(days=self.days - 1), to_on)
+
+    def contains(self, day: dt.date) -> bool:
+        return self.from_on <= day <= self.to_on
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which initiatives a report covers; None means any. `public_only` keeps published and
+    closed initiatives (what the public may see)."""
+
+    organization_id: int | None = None
+    initiative_id: int | None = None
+    cause_id: int | None = None
+    public_only: bool = False
+
+    def initiative_ids(self) -> sa.Select | None:
+        """A subquery of the initiatives in scope, or None when every initiative is."""
+        conditions = []
+        if self.organization_id is not None:
+            conditions.append(Initiative.organization_id == self.organization_id)
+        if self.cause_id is not None:
+            conditions.append(Initiative.cause_id == self.cause_id)
+        if self.public_only:
+            conditions.append(Initiative.status.in_(PUBLIC_STATUSES))
+        if self.initiative_id is not None:
+            conditions.append(Initiative.id == self.initiative_id)
+        if not conditions:
+            return None
+        return sa.select(Initiative.id).where(*conditions)
+
+    def on(self, initiative_column) -> list[sa.ColumnElement[bool]]:
+        """Conditions keeping rows whose initiative is in scope."""
+        if self.initiative_id is not None and not (
+            self.organization_id or self.cause_id or self.public_only
+        ):
+            return [initiative_column == self.initiative_id]
+        ids = self.initiative_ids()
+        return [] if ids is None else [initiative_column.in_(ids)]
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    period: Period
+    scope: Scope = Scope()
+    timezone: str = "America/New_York"
+    region: str | None = None
+    compare: bool = True  # also compute the previous period of equal length
+
+
+def program_timezone() -> str:
+    return current_app.config.get("PROGRAM_TIMEZONE", "America/New_York")
+
+
+def default_period(today: dt.date) -> Period:
+    """The last twelve months: from the first day of the month eleven months ago to today."""
+    month = today.month - 11
+    year = today.year
+    if month <= 0:
+        month += 12
+        year -= 1
+    return Period(dt.date(year, month, 1), today)
+
+
+def first_service_on(scope: Scope) -> dt.date | None:
+    """The first day anyone served with approved hours in scope (one indexed query)."""
+    return db.session.scalar(
+        sa.select(sa.func.min(HoursEntry.served_on)).where(
+            HoursEntry.status == HoursStatus.APPROVED, *scope.on(HoursEntry.initiative_id)
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# What a report holds
+
+
+@dataclass(frozen=True)
+class Ratio:
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def percent(self) -> int | None:
+        """Whole percent, rounded half up; None when there is nothing to divide by."""
+        if not self.denominator:
+            return None
+        return math.floor(self.numerator * 100 / self.denominator + 0.5)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A figure for the period and for the previous period of equal length."""
+
+    current: object
+    previous: object = None
+
+    @staticmethod
+    def _number(value):
+        if isinstance(value, Ratio):
+            return value.percent
+        return value
+
+    @property
+    def change(self):
+        """Current minus previous (percentage points for ratios); None when unknown."""
+        current, previous = self._number(self.current), self._number(self.previous)
+        if current is None or previous is None:
+            return None
+        return current - previous
+
+    @property
+    def percent_change(self) -> int | None:
+        """Relative change in whole percent, for counts and amounts (not ratios)."""
+        if isinstance(self.current, Ratio):
+            return None
+        current, previous = self.current, self.previous
+        if current is None or not previous:
+            return None
+        return math.floor(
+            (decimal.Decimal(current) - previous) * 100 / decimal.Decimal(previous)
+            + decimal.Decimal("0.5")
+        )
+
+    @property
+    def direction(self) -> str:
+        change = self.change
+        if change is None or change == 0:
+            return "same"
+        return "up" if change > 0 else "down"
+
+
+@dataclass(frozen=True)
+class YearValue:
+    """Hours served in one calendar year and what they are worth at that year's rate."""
+
+    year: int
+    minutes: int
+    rate: AppliedRate | None
+
+    @property
+    def hours(self) -> decimal.Decimal:
+        return minutes_to_hours(self.minutes)
+
+    @property
+    def cents(self) -> int:
+        if self.rate is None:
+            return 0
+        return int(
+            (decimal.Decimal(self.minutes) * self.rate.cents / 60).to_integral_value(
+                rounding=decimal.ROUND_HALF_UP
+            )
+        )
+
+
+@dataclass
+class Bucket:
+    """One bar of the charts: a month (or a year for long periods) of the period."""
+
+    label_on: dt.date  # first day of the month or year, for labels
+    from_on: dt.date
+    to_on: dt.date
+    by_year: bool = False
+    minutes: int = 0
+    volunteers: int = 0
+    shifts: int = 0
+    spots_taken: int = 0
+    capacity: int = 0
+
+    @property
+    def hours(self) -> decimal.Decimal:
+        return minutes_to_hours(self.minutes)
+
+    @property
+    def fill(self) -> Ratio:
+        return Ratio(self.spots_taken, self.capacity)
+
+
+@dataclass(frozen=True)
+class GoalRow:
+    """A goal of an initiative in scope with what was recorded against it."""
+
+    metric_id: int
+    initiative_id: int
+    initiative_slug: str
+    initiative_title: str
+    name: str
+    unit: str
+    kind: str
+    target: decimal.Decimal
+    baseline: decimal.Decimal | None
+    deadline_on: dt.date | None
+    in_period: decimal.Decimal  # records whose period starts in the report's period
+    to_date: decimal.Decimal  # every record up to the end of the report's period
+    pace: object  # initiatives.manage.Pace, as of the end of the period
+
+    @property
+    def percent(self) -> int:
+        from volunteer_app.initiatives.services import progress_percent
+
+        return progress_percent(self.to_date, self.target)
+
+    @property
+    def is_met(self) -> bool:
+        return self.to_date >= self.target
+
+
+@dataclass
+class NeighborhoodRow:
+    """A neighborhood with who lives there and served, and the service that happened there."""
+
+    id: int
+    slug: str
+    name: str
+    is_priority: bool
+    resident_volunteers: int = 0
+    resident_minutes: int = 0
+    service_minutes: int = 0
+    service_volunteers: int = 0
+    shifts: int = 0
+
+    @property
+    def resident_hours(self) -> decimal.Decimal:
+        return minutes_to_hours(self.resident_minutes)
+
+    @property
+    def service_hours(self) -> decimal.Decimal:
+        return minutes_to_hours(self.service_minutes)
+
+    @property
+    def is_idle(self) -> bool:
+        return not (self.service_minutes or self.shifts)
+
+
+@dataclass(frozen=True)
+class ZipRow:
+    """Volunteers who gave a ZIP code but no neighborhood."""
+
+    zip_code: str
+    volunteers: int
+    minutes: int
+
+    @property
+    def hours(self) -> decimal.Decimal:
+        return minutes_to_hours(self.minutes)
+
+
+@dataclass
+class Equity:
+    neighborhoods: list[NeighborhoodRow]
+    zips: list[ZipRow]
+    total_minutes: int
+    unplaced_minutes: int  # hours not tied to a shift in a known neighborhood
+    unknown_home_volunteers: int  # volunteers with neither neighborhood nor ZIP
+
+    @property
+    def priority_minutes(self) -> int:
+        return sum(row.service_minutes for row in self.neighborhoods if row.is_priority)
+
+    @property
+    def priority_share(self) -> Ratio:
+        """Share of all hours served in priority neighborhoods."""
+        return Ratio(self.priority_minutes, self.total_minutes)
+
+    @property
+    def priority_residents_share(self) -> Ratio:
+        volunteers = sum(r.resident_volunteers for r in self.neighborhoods) + sum(
+            z.volunteers for z in self.zips
+        )
+        priority = sum(r.resident_volunteers for r in self.neighborhoods if r.is_priority)
+        return Ratio(priority, volunteers + self.unknown_home_volunteers)
+
+    @property
+    def idle_priority(self) -> list[NeighborhoodRow]:
+        """Priority neighborhoods where nothing happened in the period: the need is there,
+        the service is not."""
+        return [row for row in self.neighborhoods if row.is_priority and row.is_idle]
+
+    @property
+    def max_service_minutes(self) -> int:
+        return max((row.service_minutes for row in self.neighborhoods), default=0)
+
+    @property
+    def max_resident_volunteers(self) -> int:
+        return max((row.resident_volunteers for row in self.neighborhoods), default=0)
+
+
+@dataclass
+class Report:
+    request: ReportRequest
+    today: dt.date
+    volunteers: Comparison
+    new_volunteers: Comparison
+    minutes: Comparison
+    value_cents: Comparison
+    retention: Comparison
+    show_up: Comparison
+    fill: Comparison
+    years: list[YearValue]
+    buckets: list[Bucket]
+    goals: list[GoalRow]
+    equity: Equity
+    rates: RateBook
+    shifts: Comparison = field(default_factory=lambda: Comparison(0, 0))
+
+    @property
+    def period(self) -> Period:
+        return self.request.period
+
+    @property
+    def previous(self) -> Period:
+        return self.request.period.previous()
+
+    @property
+    def hours(self) -> Comparison:
+        return Comparison(
+            minutes_to_hours(self.minutes.current),
+            None if self.minutes.previous is None else minutes_to_hours(self.minutes.previous),
+        )
+
+    @property
+    def fallback_years(self) -> list[YearValue]:
+        """Years of service whose rate came from an earlier year or from the nation."""
+        return [
+            y
+            for y in self.years
+            if y.rate is not None and (y.rate.is_fallback or y.rate.region != self.rates.region)
+        ]
+
+    @property
+    def unrated_years(self) -> list[int]:
+        return [y.year for y in self.years if y.rate is None and y.minutes]
+
+    @property
+    def by_year(self) -> bool:
+        return bool(self.buckets) and self.buckets[0].by_year
+
+
+def minutes_to_hours(minutes: int | None) -> decimal.Decimal:
+    """Hours with one decimal, rounded half up (90 minutes is 1.5 hours)."""
+    return (decimal.Decimal(minutes or 0) / 60).quantize(
+        decimal.Decimal("0.1"), rounding=decimal.ROUND_HALF_UP
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Buckets: the months (or years) of a period, as ranges SQL can compare against
+
+
+def period_buckets(period: Period) -> list[Bucket]:
+    """The months of `period` (clipped to it), or its calendar years when it spans more than
+    MAX_MONTH_BUCKETS months."""
+    months = (
+        (period.to_on.year - period.from_on.year) * 12
+        + period.to_on.month
+        - period.from_on.month
+        + 1
+    )
+    buckets = []
+    if months > MAX_MONTH_BUCKETS:
+        for year in range(period.from_on.year, period.to_on.year + 1):
+            start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+            buckets.append(
+                Bucket(start, max(start, period.from_on), min(end, period.to_on), by_year=True)
+            )
+        return buckets
+    year, month = period.from_on.year, period.from_on.month
+    for _ in range(months):
+        start = dt.date(year, month, 1)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        end = dt.date(year, month, 1) - dt.timedelta(days=1)
+        buckets.append(Bucket(start, max(start, period.from_on), min(end, period.to_on)))
+    return buckets
+
+
+def _bucket_index(column, starts: list) -> sa.ColumnElement[int]:
+    """Which bucket a value falls in: -1 before the first start (the previous period), else the
+    index of the last start at or before it. The caller's WHERE bounds the other end."""
+    whens = [(column < starts[0], -1)]
+    whens += [(column < start, index) for index, start in enumerate(starts[1:])]
+    return sa.case(*whens, else_=len(starts) - 1)
+
+
+def _local_start(day: dt.date, tz: str) -> dt.datetime:
+    return from_local(dt.datetime.combine(day, dt.time()), tz)
+
+
+# ---------------------------------------------------------------------------------------------
+# The queries
+
+
+def _approved_hours(scope: Scope, lo: dt.date, hi: dt.date) -> list[sa.ColumnElement[bool]]:
+    return [
+        HoursEntry.status == HoursStatus.APPROVED,
+        HoursEntry.served_on >= lo,
+        HoursEntry.served_on <= hi,
+        *scope.on(HoursEntry.initiative_id),
+    ]
+
+
+def _volunteer_counts(scope: Scope, period: Period, previous: Period) -> tuple[int, ...]:
+    """Volunteers and new volunteers, this period and the previous one, in one query."""
+    per_person = (
+        sa.select(
+            HoursEntry.user_id,
+            sa.func.min(HoursEntry.served_on).label("first_on"),
+            sa.func.max(sa.case((HoursEntry.served_on >= period.from_on, 1), else_=0)).label(
+                "in_current"
+            ),
+            sa.func.max(
+                sa.case(
+                    (
+                        sa.and_(
+                            HoursEntry.served_on >= previous.from_on,
+                            HoursEntry.served_on <= previous.to_on,
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("in_previous"),
+        )
+        .where(
+            HoursEntry.status == HoursStatus.APPROVED,
+            HoursEntry.served_on <= period.to_on,
+            *scope.on(HoursEntry.initiative_id),
+        )
+        .group_by(HoursEntry.user_id)
+        .subquery()
+    )
+    row = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(per_person.c.in_current), 0),
+            sa.func.coalesce(sa.func.sum(per_person.c.in_previous), 0),
+            _count_if(per_person.c.first_on >= period.from_on),
+            _count_if(
+                sa.and_(
+                    per_person.c.first_on >= previous.from_on,
+                    per_person.c.first_on <= previous.to_on,
+                )
+            ),
+        )
+    ).one()
+    return tuple(int(value) for value in row)
+
+
+def _hours_by_year_and_bucket(
+    scope: Scope, period: Period, previous: Period, buckets: list[Bucket]
+) -> list[tuple[int, int, int, int]]:
+    """(year, bucket, minutes, volunteers) for the period (buckets 0..n-1) and the previous
+    period (bucket -1)."""
+    bucket = _bucket_index(HoursEntry.served_on, [b.from_on for b in buckets]).label("bucket")
+    year = year_of(HoursEntry.served_on).label("year")
+    rows = db.session.execute(
+        sa.select(
+            year,
+            bucket,
+            sa.func.sum(HoursEntry.minutes),
+            sa.func.count(sa.distinct(HoursEntry.user_id)),
+        )
+        .where(*_approved_hours(scope, previous.from_on, period.to_on))
+        .group_by(year, bucket)
+    )
+    return [(int(y), int(b), int(m or 0), int(v or 0)) for y, b, m, v in rows]
+
+
+def _retention(scope: Scope, period: Period, previous: Period) -> tuple[Ratio, Ratio]:
+    """Of the volunteers of each period, those whose next day of service (in scope) came
+    within RETENTION_DAYS after one of their days of service in that period."""
+    days = (
+        sa.select(HoursEntry.user_id, HoursEntry.served_on)
+        .where(
+            *_approved_hours(
+                scope, previous.from_on, period.to_on + dt.timedelta(days=RETENTION_DAYS)
+            )
+        )
+        .distinct()
+        .subquery()
+    )
+    gaps = sa.select(
+        days.c.user_id,
+        days.c.served_on,
+        sa.func.lead(days.c.served_on)
+        .over(partition_by=days.c.user_id, order_by=days.c.served_on)
+        .label("next_on"),
+    ).subquery()
+    came_back = sa.and_(
+        gaps.c.next_on.is_not(None),
+        day_number(gaps.c.next_on) - day_number(gaps.c.served_on) <= RETENTION_DAYS,
+    )
+
+    def within(p: Period):
+        return sa.and_(gaps.c.served_on >= p.from_on, gaps.c.served_on <= p.to_on)
+
+    def distinct_users(condition):
+        return sa.func.count(sa.distinct(sa.case((condition, gaps.c.user_id))))
+
+    row = db.session.execute(
+        sa.select(
+            distinct_users(sa.and_(within(period), came_back)),
+            distinct_users(within(period)),
+            distinct_users(sa.and_(within(previous), came_back)),
+            distinct_users(within(previous)),
+        )
+    ).one()
+    return _ratio(row[0], row[1]), _ratio(row[2], row[3])
+
+
+def _show_up(
+    scope: Scope, starts: tuple[dt.datetime, dt.datetime, dt.datetime], now: dt.datetime
+) -> tuple[Ratio, Ratio]:
+    """Attended / (attended + no-show) on ended shifts, this period and the previous one."""
+    previous_start, current_start, end = starts
+    is_current = Shift.starts_at >= current_start
+    attended = Signup.status == SignupStatus.ATTENDED
+    no_show = Signup.status == SignupStatus.NO_SHOW
+    row = db.session.execute(
+        sa.select(
+            _count_if(sa.and_(is_current, attended)),
+            _count_if(sa.and_(is_current, no_show)),
+            _count_if(sa.and_(~is_current, attended)),
+            _count_if(sa.and_(~is_current, no_show)),
+        )
+        .select_from(Signup)
+        .join(Shift, Signup.shift_id == Shift.id)
+        .where(
+            Signup.status.in_((SignupStatus.ATTENDED, SignupStatus.NO_SHOW)),
+            Shift.status == ShiftStatus.SCHEDULED,
+            Shift.ends_at <= now,
+            Shift.starts_at >= previous_start,
+            Shift.starts_at < end,
+            *scope.on(Shift.initiative_id),
+        )
+    ).one()
+    current_attended, current_no_show, previous_attended, previous_no_show = (int(v) for v in row)
+    return (
+        Ratio(current_attended, current_attended + current_no_show),
+        Ratio(previous_attended, previous_attended + previous_no_show),
+    )
+
+
+def _shifts_by_bucket(
+    scope: Scope, bucket_starts: list[dt.datetime], previous_start: dt.datetime, end: dt.datetime
+) -> list[tuple[int, int, int, int]]:
+    """(bucket, shifts, spots taken, capacity) of scheduled shifts; bucket -1 is the previous
+    period."""
+    bucket = _bucket_index(Shift.starts_at, bucket_starts).label("bucket")
+    rows = db.session.execute(
+        sa.select(
+            bucket,
+            sa.func.count(Shift.id),
+            sa.func.sum(Shift.spots_taken),
+            sa.func.sum(Shift.capacity),
+        )
+        .where(
+            Shift.status == ShiftStatus.SCHEDULED,
+            Shift.starts_at >= previous_start,
+            Shift.starts_at < end,
+            *scope.on(Shift.initiative_id),
+        )
+        .group_by(bucket)
+    )
+    return [(int(b), int(n or 0), int(t or 0), int(c or 0)) for b, n, t, c in rows]
+
+
+def goal_rows(
+    scope: Scope, period: Period, *, today: dt.date, initiative_ids: list[int] | None = None
+) -> list[GoalRow]:
+    """Every goal of the published and closed initiatives in scope, with the records of the
+    period, the total up to its end, and the pace each needs by its deadline, in one query."""
+    from volunteer_app.initiatives.manage import goal_pace
+
+    in_period = sa.func.coalesce(
+        sa.func.sum(
+            sa.case(
+                (
+                    sa.and_(
+                        OutcomeRecord.period_start_on >= period.from_on,
+                        OutcomeRecord.period_start_on <= period.to_on,
+                    ),
+                    OutcomeRecord.value,
+                ),
+                else_=0,
+            )
+        ),
+        0,
+    )
+    to_date = sa.func.coalesce(
+        sa.func.sum(
+            sa.case((OutcomeRecord.period_start_on <= period.to_on, OutcomeRecord.value), else_=0)
+        ),
+        0,
+    )
+    public_scope = Scope(
+        scope.organization_id, scope.initiative_id, scope.cause_id, public_only=True
+    )
+    rows = db.session.execute(
+        sa.select(
+            OutcomeMetric.id,
+            Initiative.id,
+            Initiative.slug,
+            Initiative.title,
+            OutcomeMetric.name,
+            OutcomeMetric.unit,
+            OutcomeMetric.kind,
+            OutcomeMetric.target,
+            OutcomeMetric.baseline,
+            OutcomeMetric.deadline_on,
+            in_period,
+            to_date,
+        )
+        .join(Initiative, OutcomeMetric.initiative_id == Initiative.id)
+        .outerjoin(
+            OutcomeRecord,
+            sa.and_(OutcomeRecord.metric_id == OutcomeMetric.id, OutcomeRecord.voided_at.is_(None)),
+        )
+        .where(
+            *public_scope.on(Initiative.id),
+            *([Initiative.id.in_(initiative_ids)] if initiative_ids is not None else []),
+        )
+        .group_by(
+            OutcomeMetric.id,
+            Initiative.id,
+            Initiative.slug,
+            Initiative.title,
+            OutcomeMetric.name,
+            OutcomeMetric.unit,
+            OutcomeMetric.kind,
+            OutcomeMetric.target,
+            OutcomeMetric.baseline,
+            OutcomeMetric.deadline_on,
+            OutcomeMetric.position,
+        )
+        .order_by(Initiative.title, Initiative.id, OutcomeMetric.position, OutcomeMetric.id)
+    )
+    as_of = min(today, period.to_on)
+    goals = []
+    for (
+        metric_id,
+        initiative_id,
+        slug,
+        title,
+        name,
+        unit,
+        kind,
+        target,
+        baseline,
+        deadline_on,
+        achieved_in_period,
+        achieved_to_date,
+    ) in rows:
+        target = decimal.Decimal(target)
+        achieved_to_date = decimal.Decimal(achieved_to_date or 0)
+        goals.append(
+            GoalRow(
+                metric_id=metric_id,
+                initiative_id=initiative_id,
+                initiative_slug=slug,
+                initiative_title=title,
+                name=name,
+                unit=unit,
+                kind=str(kind),
+                target=target,
+                baseline=None if baseline is None else decimal.Decimal(baseline),
+                deadline_on=deadline_on,
+                in_period=decimal.Decimal(achieved_in_period or 0),
+                to_date=achieved_to_date,
+                pace=goal_pace(target, achieved_to_date, deadline_on, today=as_of),
+            )
+        )
+    return goals
+
+
+def equity(
+    scope: Scope,
+    period: Period,
+    *,
+    shift_range: tuple[dt.datetime, dt.datetime],
+    total_minutes: int,
+) -> Equity:
+    """Per neighborhood: volunteers living there and their hours; hours served there and the
+    scheduled shifts there; plus ZIP codes of volunteers who gave no neighborhood. Two
+    queries."""
+    hours = _approved_hours(scope, period.from_on, period.to_on)
+    home = (
+        sa.select(
+            User.neighborhood_id.label("neighborhood_id"),
+            sa.func.count(sa.distinct(HoursEntry.user_id)).label("volunteers"),
+            sa.func.sum(HoursEntry.minutes).label("minutes"),
+        )
+        .join(User, HoursEntry.user_id == User.id)
+        .where(*hours, User.neighborhood_id.is_not(None))
+        .group_by(User.neighborhood_id)
+        .subquery()
+    )
+    place = (
+        sa.select(
+            Shift.neighborhood_id.label("neighborhood_id"),
+            sa.func.count(sa.distinct(HoursEntry.user_id)).label("volunteers"),
+            sa.func.sum(HoursEntry.minutes).label("minutes"),
+        )
+        .join(Shift, HoursEntry.shift_id == Shift.id)
+        .where(*hours, Shift.neighborhood_id.is_not(None))
+        .group_by(Shift.neighborhood_id)
+        .subquery()
+    )
+    scheduled = (
+        sa.select(
+            Shift.neighborhood_id.label("neighborhood_id"),
+            sa.func.count(Shift.id).label("shifts"),
+        )
+        .where(
+            Shift.status == ShiftStatus.SCHEDULED,
+            Shift.starts_at >= shift_range[0],
+            Shift.starts_at < shift_range[1],
+            Shift.neighborhood_id.is_not(None),
+            *scope.on(Shift.initiative_id),
+        )
+        .group_by(Shift.neighborhood_id)
+        .subquery()
+    )
+    rows = [
+        NeighborhoodRow(
+            id=hood_id,
+            slug=slug,
+            name=name,
+            is_priority=bool(priority),
+            resident_volunteers=int(home_volunteers or 0),
+            resident_minutes=int(home_minutes or 0),
+            service_minutes=int(place_minutes or 0),
+            service_volunteers=int(place_volunteers or 0),
+            shifts=int(shifts or 0),
+        )
+        for (
+            hood_id,
+            slug,
+            name,
+            priority,
+            home_volunteers,
+            home_minutes,
+            place_minutes,
+            place_volunteers,
+            shifts,
+        ) in db.session.execute(
+            sa.select(
+                Neighborhood.id,
+                Neighborhood.slug,
+                Neighborhood.name,
+                Neighborhood.is_priority,
+                home.c.volunteers,
+                home.c.minutes,
+                place.c.minutes,
+                place.c.volunteers,
+                scheduled.c.shifts,
+            )
+            .outerjoin(home, home.c.neighborhood_id == Neighborhood.id)
+            .outerjoin(place, place.c.neighborhood_id == Neighborhood.id)
+            .outerjoin(scheduled, scheduled.c.neighborhood_id == Neighborhood.id)
+            .order_by(Neighborhood.name, Neighborhood.id)
+        )
+    ]
+    zip_rows = db.session.execute(
+        sa.select(
+            User.zip_code,
+            sa.func.count(sa.distinct(HoursEntry.user_id)),
+            sa.func.sum(HoursEntry.minutes),
+        )
+        .join(User, HoursEntry.user_id == User.id)
+        .where(*hours, User.neighborhood_id.is_(None))
+        .group_by(User.zip_code)
+        .order_by(User.zip_code)
+    ).all()
+    zips = [ZipRow(code, int(v), int(m or 0)) for code, v, m in zip_rows if code]
+    unknown = sum(int(v) for code, v, _m in zip_rows if not code)
+    placed = sum(row.service_minutes for row in rows)
+    return Equity(
+        neighborhoods=rows,
+        zips=zips,
+        total_minutes=total_minutes,
+        unplaced_minutes=max(total_minutes - placed, 0),
+        unknown_home_volunteers=unknown,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole report
+
+
+def build_report(request: ReportRequest, *, now: dt.datetime) -> Report:
+    """Every figure of a dashboard for one period and scope (and the previous period of equal
+    length), in a fixed number of queries."""
+    period, scope, tz = request.period, request.scope, request.timezone
+    previous = period.previous()
+    today = local(now, tz).date()
+    buckets = period_buckets(period)
+
+    volunteers, previous_volunteers, new, previous_new = _volunteer_counts(scope, period, previous)
+
+    rates = rate_book(request.region)
+    minutes_by_year: dict[int, int] = defaultdict(int)
+    previous_minutes_by_year: dict[int, int] = defaultdict(int)
+    for year, bucket_index, minutes, bucket_volunteers in _hours_by_year_and_bucket(
+        scope, period, previous, buckets
+    ):
+        if bucket_index < 0:
+            previous_minutes_by_year[year] += minutes
+            continue
+        minutes_by_year[year] += minutes
+        buckets[bucket_index].minutes += minutes
+        # A bucket never spans two years, so its one row holds its distinct volunteers.
+        buckets[bucket_index].volunteers += bucket_volunteers
+
+    def values(by_year: dict[int, int]) -> list[YearValue]:
+        return [YearValue(y, by_year[y], rates.applied(y)) for y in sorted(by_year)]
+
+    years = values(minutes_by_year)
+    previous_years = values(previous_minutes_by_year)
+
+    retention, previous_retention = _retention(scope, period, previous)
+
+    current_start = _local_start(period.from_on, tz)
+    previous_start = _local_start(previous.from_on, tz)
+    end = _local_start(period.to_on + dt.timedelta(days=1), tz)
+    show_up, previous_show_up = _show_up(scope, (previous_start, current_start, end), now)
+
+    shift_totals = {"current": [0, 0, 0], "previous": [0, 0, 0]}
+    bucket_starts = [_local_start(b.from_on, tz) for b in buckets]
+    for bucket_index, shifts, taken, capacity in _shifts_by_bucket(
+        scope, bucket_starts, previous_start, end
+    ):
+        key = "previous" if bucket_index < 0 else "current"
+        totals = shift_totals[key]
+        totals[0] += shifts
+        totals[1] += taken
+        totals[2] += capacity
+        if bucket_index >= 0:
+            b = buckets[bucket_index]
+            b.shifts, b.spots_taken, b.capacity = shifts, taken, capacity
+
+    total_minutes = sum(minutes_by_year.values())
+    compare = request.compare
+
+    def pair(current, previous_value):
+        return Comparison(current, previous_value if compare else None)
+
+    return Report(
+        request=request,
+        today=today,
+        volunteers=pair(volunteers, previous_volunteers),
+        new_volunteers=pair(new, previous_new),
+        minutes=pair(total_minutes, sum(previous_minutes_by_year.values())),
+        value_cents=pair(sum(y.cents for y in years), sum(y.cents for y in previous_years)),
+        retention=pair(retention, previous_retention),
+        show_up=pair(show_up, previous_show_up),
+        fill=pair(
+            Ratio(shift_totals["current"][1], shift_totals["current"][2]),
+            Ratio(shift_totals["previous"][1], shift_totals["previous"][2]),
+        ),
+        shifts=pair(shift_totals["current"][0], shift_totals["previous"][0]),
+        years=years,
+        buckets=buckets,
+        goals=goal_rows(scope, period, today=today),
+        equity=equity(scope, period, shift_range=(current_start, end), total_minutes=total_minutes),
+        rates=rates,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-initiative totals (the public summary and the open data API)
+
+
+@dataclass
+class InitiativeTotals:
+    initiative_id: int
+    volunteers: int = 0
+    minutes: int = 0
+    value_cents: int = 0
+    goals: list[GoalRow] = field(default_factory=list)
+
+    @property
+    def hours(self) -> decimal.Decimal:
+        return minutes_to_hours(self.minutes)
+
+    @property
+    def headline_goal(self) -> GoalRow | None:
+        return self.goals[0] if self.goals else None
+
+
+def initiative_totals(
+    initiative_ids: Iterable[int], *, today: dt.date, region: str | None = None
+) -> dict[int, InitiativeTotals]:
+    """All-time volunteers, hours, value and goals of each initiative, in four queries
+    whatever the number of initiatives (none when the list is empty)."""
+    ids = sorted(set(initiative_ids))
+    totals = {i: InitiativeTotals(i) for i in ids}
+    if not ids:
+        return totals
+    approved = [HoursEntry.status == HoursStatus.APPROVED, HoursEntry.initiative_id.in_(ids)]
+    for initiative_id, volunteers in db.session.execute(
+        sa.select(HoursEntry.initiative_id, sa.func.count(sa.distinct(HoursEntry.user_id)))
+        .where(*approved)
+        .group_by(HoursEntry.initiative_id)
+    ):
+        totals[initiative_id].volunteers = int(volunteers)
+    rates = rate_book(region)
+    year = year_of(HoursEntry.served_on).label("year")
+    for initiative_id, served_year, minutes in db.session.execute(
+        sa.select(HoursEntry.initiative_id, year, sa.func.sum(HoursEntry.minutes))
+        .where(*approved)
+        .group_by(HoursEntry.initiative_id, year)
+    ):
+        row = totals[initiative_id]
+        row.minutes += int(minutes or 0)
+        row.value_cents += YearValue(
+            int(served_year), int(minutes or 0), rates.applied(int(served_year))
+        ).cents
+    all_time = Period(dt.date(1, 1, 1), today)
+    for goal in goal_rows(Scope(public_only=True), all_time, today=today, initiative_ids=ids):
+        totals[goal.initiative_id].goals.append(goal)
+    return totals
