@@ -796,6 +796,22 @@ def roster_csv(roster: Roster) -> str:
         SignupStatus.NO_SHOW: _("no-show"),
     }
     consent_names = {"yes": _("yes"), "no": _("no"), "opted_out": _("opted out")}
+    source_names = {
+        SignupSource.WEB: _("web"),
+        SignupSource.SMS: _("text message"),
+        SignupSource.COORDINATOR: _("coordinator"),
+        SignupSource.WALK_IN: _("walk-in"),
+    }
+    text_names = {
+        MessageStatus.QUEUED: _("queued"),
+        MessageStatus.SENDING: _("sending"),
+        MessageStatus.SENT: _("sent"),
+        MessageStatus.DELIVERED: _("delivered"),
+        MessageStatus.UNDELIVERED: _("undelivered"),
+        MessageStatus.FAILED: _("failed"),
+        MessageStatus.REVIEW: _("needs review"),
+        MessageStatus.DROPPED: _("not sent"),
+    }
 
     def when(instant: dt.datetime | None) -> str:
         return local(instant, tz).strftime("%Y-%m-%d %H:%M") if instant else ""
@@ -823,7 +839,9 @@ def roster_csv(roster: Roster) -> str:
         text = row.last_text
         text_status = ""
         if text is not None:
-            text_status = str(text.status) + (f" ({text.error_code})" if text.error_code else "")
+            text_status = text_names.get(text.status, str(text.status))
+            if text.error_code:
+                text_status += f" ({text.error_code})"
         writer.writerow(
             [
                 neutralise(cell)
@@ -835,7 +853,7 @@ def roster_csv(roster: Roster) -> str:
                     row.waitlist_rank or "",
                     consent_names[row.consent],
                     text_status,
-                    str(signup.source),
+                    source_names.get(signup.source, str(signup.source)),
                     when(signup.checked_in_at),
                     when(signup.checked_out_at),
                     f"{row.hours_entry.minutes / 60:.2f}"

@@ -21,8 +21,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
@@ -387,7 +387,7 @@ def checkin(code: str):
             flash(
                 _(
                     "Thank you! %(hours)s hours are credited to you.",
-                    hours=f"{entry.minutes / 60:g}",
+                    hours=format_decimal(entry.minutes / 60, "#,##0.##"),
                 ),
                 "success",
             )
