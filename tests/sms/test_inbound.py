@@ -453,3 +453,19 @@ def test_the_join_reply_fits_one_segment_even_with_long_names(db, say, now):
     reply = say(new_phone(), f"JOIN {shift.code}", now)
     assert "48213" in reply and "first name" in reply
     assert count_segments(reply) == 1, reply
+
+
+def test_spanish_aliases_act_like_their_english_twins(db, texter, initiative, say, now):
+    person = texter(preferred_language="es")
+    shift = make_shift(initiative, starts_at=now + dt.timedelta(days=1), hours=2)
+    signup = signed_up(person, shift, now)
+    db.session.commit()
+
+    assert "STOP" in say(person.phone, "Ayuda", now)
+    assert shift.code in say(person.phone, "mis turnos", now)
+    say(person.phone, "Llegué!", shift.starts_at)
+    db.session.refresh(signup)
+    assert signup.checked_in_at == shift.starts_at
+    say(person.phone, "salida", shift.ends_at)
+    entry = db.session.scalar(sa.select(HoursEntry).where(HoursEntry.signup_id == signup.id))
+    assert entry.minutes == 120

@@ -24,7 +24,9 @@ from volunteer_app.sms.models import Direction, MessageStatus
 
 class SimulatorForm(FlaskForm):
     phone = StringField(
-        _l("Phone number"), validators=[DataRequired(), Length(max=40)], render_kw={"type": "tel"}
+        _l("Phone number"),
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"type": "tel", "list": "sim-phones"},
     )
     body = TextAreaField(
         _l("Text message"), validators=[DataRequired(), Length(max=1600)], render_kw={"rows": 2}
