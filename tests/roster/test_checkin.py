@@ -174,3 +174,15 @@ def test_missing_csrf_is_refused(db, client, shift, volunteer):
     response = client.post(checkin_url(shift), data={"phone": "2025550142", "check_in": "1"})
     assert response.status_code == 400
     assert db.session.scalar(sa.select(Signup.checked_in_at)) is None
+
+
+def test_only_wrong_numbers_count_towards_the_brake(db, client, auth, shift, volunteer):
+    make_signup(volunteer, shift)
+    db.session.commit()
+    for _ in range(6):
+        post(auth, shift, phone="typo", check_in="1")  # unparseable: not a guess at a number
+
+    post(auth, shift, phone="2025550142", check_in="1")
+
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Signup.checked_in_at)) is not None

@@ -449,9 +449,13 @@ class CheckInRefused(DomainError):
     pass
 
 
-def _wrong_number() -> CheckInRefused:
+class WrongNumber(CheckInRefused):
+    """No matching signup for a typed phone number: what a guesser would see."""
+
+
+def _wrong_number() -> WrongNumber:
     # One message for every miss, so the page never tells who is on the roster.
-    return CheckInRefused(
+    return WrongNumber(
         _(
             "We could not find that phone number on this shift. Check the number, "
             "or ask the coordinator to check you in."

@@ -350,6 +350,25 @@ def _public_shift_or_404(code: str) -> Shift:
         abort(404)
 
 
+def _check_in_or_out(form, me, shift: Shift, *, now, leaving: bool):
+    """A logged-in volunteer who typed no number acts as themselves; anyone else by phone."""
+    phone = (form.phone.data or "").strip()
+    if me is not None and not phone:
+        if leaving:
+            return services.check_out_self(me, shift, now=now)
+        return services.check_in_self(me, shift, now=now)
+    # A light brake on guessing numbers: each browser gets a few misses at a time.
+    if len(_recent_misses()) >= CHECK_IN_MISSES_ALLOWED:
+        raise services.CheckInRefused(
+            _("Too many tries. Please ask the coordinator to check you in.")
+        )
+    if not phone:
+        raise services.CheckInRefused(_("Please enter your phone number."))
+    if leaving:
+        return services.check_out_by_phone(shift, phone, now=now)
+    return services.check_in_by_phone(shift, phone, now=now)
+
+
 @bp.route("/checkin/<code>", methods=["GET", "POST"])
 def checkin(code: str):
     shift = _public_shift_or_404(code)
@@ -359,38 +378,17 @@ def checkin(code: str):
     if form.validate_on_submit():
         leaving = bool(form.check_out.data)
         try:
-            if me is not None and not (form.phone.data or "").strip():
-                if leaving:
-                    entry = services.check_out_self(me, shift, now=now)
-                else:
-                    services.check_in_self(me, shift, now=now)
-            else:
-                # A light brake on guessing numbers; each browser gets a few tries at a time.
-                if len(_recent_misses()) >= CHECK_IN_MISSES_ALLOWED:
-                    raise services.CheckInRefused(
-                        _("Too many tries. Please ask the coordinator to check you in.")
-                    )
-                if not (form.phone.data or "").strip():
-                    raise services.CheckInRefused(_("Please enter your phone number."))
-                if leaving:
-                    entry = services.check_out_by_phone(shift, form.phone.data, now=now)
-                else:
-                    services.check_in_by_phone(shift, form.phone.data, now=now)
+            entry = _check_in_or_out(form, me, shift, now=now, leaving=leaving)
         except DomainError as refusal:
             db.session.rollback()
-            if isinstance(refusal, services.CheckInRefused) and me is None:
+            if isinstance(refusal, services.WrongNumber):
                 _count_miss()
             flash(refusal.message, "error")
             return redirect(url_for(".checkin", code=shift.code), 303)
         db.session.commit()
         if leaving:
-            flash(
-                _(
-                    "Thank you! %(hours)s hours are credited to you.",
-                    hours=format_decimal(entry.minutes / 60, "#,##0.##"),
-                ),
-                "success",
-            )
+            hours_text = format_decimal(entry.minutes / 60, "#,##0.##")
+            flash(_("Thank you! %(hours)s hours are credited to you.", hours=hours_text), "success")
         else:
             flash(_("You're checked in. Thank you for coming!"), "success")
         return redirect(url_for(".checkin", code=shift.code), 303)
