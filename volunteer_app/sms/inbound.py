@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, format_decimal
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from volunteer_app.accounts.models import User
 from volunteer_app.core.errors import DomainError
@@ -96,9 +96,7 @@ def handle_inbound(
 
     phone = normalise_phone(from_phone)
     body = (body or "")[:MAX_BODY]
-    user = db.session.scalar(
-        sa.select(User).where(User.phone == phone).options(selectinload(User.memberships))
-    )
+    user = db.session.scalar(sa.select(User).where(User.phone == phone))
     command = parse(body)
     inbound = Message(
         direction=Direction.INBOUND,
