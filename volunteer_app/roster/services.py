@@ -290,6 +290,21 @@ def add_walk_in(
     return WalkInResult(signup, waitlisted=False, capacity_raised=raised)
 
 
+def add_new_walk_in(
+    name: str,
+    raw_phone: str,
+    shift: Shift,
+    *,
+    agreed_to_texts: bool,
+    now: dt.datetime,
+    when_full: str | None = None,
+) -> tuple[WalkInResult, User, bool]:
+    """A walk-in typed in by name and phone: find or create the person (`walk_in_person`),
+    then put them on the roster (`add_walk_in`). Returns (result, person, created)."""
+    person, created = walk_in_person(name, raw_phone, agreed_to_texts=agreed_to_texts, now=now)
+    return add_walk_in(person, shift, now=now, when_full=when_full), person, created
+
+
 def _next_waitlist_position(shift_id: int) -> int:
     # Safe without a sequence: the caller holds the shift's row lock.
     highest = db.session.scalar(

@@ -168,10 +168,14 @@ def walk_in_new(shift_id: int):
     if not form.validate_on_submit():
         return _render_roster(shift, now=now, new_form=form)
     try:
-        person, created = services.walk_in_person(
-            form.name.data, form.phone.data, agreed_to_texts=form.agreed_to_texts.data, now=now
+        result, person, created = services.add_new_walk_in(
+            form.name.data,
+            form.phone.data,
+            shift,
+            agreed_to_texts=form.agreed_to_texts.data,
+            now=now,
+            when_full=form.when_full.data,
         )
-        result = services.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
     except DomainError as refusal:
         _refused(refusal)
         return _to_roster(shift.id, "walk-in")
