@@ -86,6 +86,8 @@ class Config:
     SMS_CONSENT_VERSION = "2026-11-01"
 
     PAGE_SIZE = 12
+    # The coordinator home flags shifts in the next 7 days filled below this share.
+    COORDINATOR_UNDERFILLED_PERCENT = _env_int("COORDINATOR_UNDERFILLED_PERCENT", 50)
 
 
 class DevelopmentConfig(Config):

@@ -92,7 +92,6 @@ def register_cli(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_datetime"] = timefmt.format_local
     app.jinja_env.filters["local_date"] = timefmt.format_local_date
-    app.jinja_env.filters["local_day"] = timefmt.format_local_date  # older name, same filter
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["local_time"] = timefmt.format_local_time
     app.jinja_env.filters["phone"] = display_phone

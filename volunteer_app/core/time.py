@@ -23,7 +23,7 @@ def zone(name: str) -> ZoneInfo:
 def is_valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         return False
     return name in available_timezones()
 
