@@ -237,7 +237,9 @@ class Comparison:
     @property
     def direction(self) -> str:
         change = self.change
-        if change is None or change == 0:
+        if change is None:
+            return "unknown"
+        if change == 0:
             return "same"
         return "up" if change > 0 else "down"
 
@@ -364,6 +366,10 @@ class Equity:
     total_minutes: int
     unplaced_minutes: int  # hours not tied to a shift in a known neighborhood
     unknown_home_volunteers: int  # volunteers with neither neighborhood nor ZIP
+
+    @property
+    def unplaced_hours(self) -> decimal.Decimal:
+        return minutes_to_hours(self.unplaced_minutes)
 
     @property
     def priority_minutes(self) -> int:
@@ -493,7 +499,8 @@ def _bucket_index(column, starts: list) -> sa.ColumnElement[int]:
     return sa.case(*whens, else_=len(starts) - 1)
 
 
-def _local_start(day: dt.date, tz: str) -> dt.datetime:
+def local_start(day: dt.date, tz: str) -> dt.datetime:
+    """The instant local day `day` begins in `tz`."""
     return from_local(dt.datetime.combine(day, dt.time()), tz)
 
 
@@ -930,13 +937,13 @@ def build_report(request: ReportRequest, *, now: dt.datetime) -> Report:
 
     retention, previous_retention = _retention(scope, period, previous)
 
-    current_start = _local_start(period.from_on, tz)
-    previous_start = _local_start(previous.from_on, tz)
-    end = _local_start(period.to_on + dt.timedelta(days=1), tz)
+    current_start = local_start(period.from_on, tz)
+    previous_start = local_start(previous.from_on, tz)
+    end = local_start(period.to_on + dt.timedelta(days=1), tz)
     show_up, previous_show_up = _show_up(scope, (previous_start, current_start, end), now)
 
     shift_totals = {"current": [0, 0, 0], "previous": [0, 0, 0]}
-    bucket_starts = [_local_start(b.from_on, tz) for b in buckets]
+    bucket_starts = [local_start(b.from_on, tz) for b in buckets]
     for bucket_index, shifts, taken, capacity in _shifts_by_bucket(
         scope, bucket_starts, previous_start, end
     ):
@@ -1030,3 +1037,196 @@ def initiative_totals(
     for goal in goal_rows(Scope(public_only=True), all_time, today=today, initiative_ids=ids):
         totals[goal.initiative_id].goals.append(goal)
     return totals
+
+
+# ---------------------------------------------------------------------------------------------
+# The tables behind a dashboard, for CSV export
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[object]]
+
+
+PUBLIC_TABLES = ("summary", "months", "goals", "neighborhoods")
+ALL_TABLES = ("summary", "months", "value", "goals", "neighborhoods", "zips")
+
+
+def _percent(ratio: Ratio | None):
+    return None if ratio is None else ratio.percent
+
+
+def report_tables(report: Report, *, public: bool = False) -> dict[str, Table]:
+    """Every table a dashboard shows, as plain rows (numbers stay numbers). The public ones
+    leave out where volunteers live and the rates used."""
+    from flask_babel import gettext as _
+
+    r = report
+    compare = r.request.compare
+    summary_rows = [
+        [_("Volunteers"), r.volunteers.current, r.volunteers.previous],
+        [_("New volunteers"), r.new_volunteers.current, r.new_volunteers.previous],
+        [_("Hours served"), r.hours.current, r.hours.previous],
+        [
+            _("Value of volunteer time (USD)"),
+            decimal.Decimal(r.value_cents.current) / 100,
+            None
+            if r.value_cents.previous is None
+            else decimal.Decimal(r.value_cents.previous) / 100,
+        ],
+        [_("Retention (%)"), _percent(r.retention.current), _percent(r.retention.previous)],
+        [_("Show-up rate (%)"), _percent(r.show_up.current), _percent(r.show_up.previous)],
+        [_("Fill rate (%)"), _percent(r.fill.current), _percent(r.fill.previous)],
+        [_("Shifts"), r.shifts.current, r.shifts.previous],
+    ]
+    period_label = f"{r.period.from_on.isoformat()}/{r.period.to_on.isoformat()}"
+    previous_label = f"{r.previous.from_on.isoformat()}/{r.previous.to_on.isoformat()}"
+    tables = {
+        "summary": Table(
+            _("Summary"),
+            [_("Figure"), period_label] + ([previous_label] if compare else []),
+            [row if compare else row[:2] for row in summary_rows],
+        ),
+        "months": Table(
+            _("By year") if r.by_year else _("By month"),
+            [
+                _("From"),
+                _("To"),
+                _("Hours"),
+                _("Volunteers"),
+                _("Shifts"),
+                _("Spots taken"),
+                _("Capacity"),
+                _("Fill rate (%)"),
+            ],
+            [
+                [
+                    b.from_on.isoformat(),
+                    b.to_on.isoformat(),
+                    b.hours,
+                    b.volunteers,
+                    b.shifts,
+                    b.spots_taken,
+                    b.capacity,
+                    b.fill.percent,
+                ]
+                for b in r.buckets
+            ],
+        ),
+        "goals": Table(
+            _("Goals"),
+            [
+                _("Initiative"),
+                _("Goal"),
+                _("Unit"),
+                _("Target"),
+                _("In this period"),
+                _("Total so far"),
+                _("Percent of target"),
+                _("Deadline"),
+                _("Needed per week"),
+            ],
+            [
+                [
+                    g.initiative_title,
+                    g.name,
+                    g.unit,
+                    g.target,
+                    g.in_period,
+                    g.to_date,
+                    g.percent,
+                    g.deadline_on.isoformat() if g.deadline_on else None,
+                    g.pace.per_week,
+                ]
+                for g in r.goals
+            ],
+        ),
+    }
+    if public:
+        tables["neighborhoods"] = Table(
+            _("Service by neighborhood"),
+            [_("Neighborhood"), _("Priority"), _("Hours served there"), _("Shifts there")],
+            [
+                [n.name, _("yes") if n.is_priority else _("no"), n.service_hours, n.shifts]
+                for n in r.equity.neighborhoods
+            ],
+        )
+        return tables
+    tables["value"] = Table(
+        _("Value of volunteer time"),
+        [
+            _("Year of service"),
+            _("Hours"),
+            _("Rate year"),
+            _("Rate region"),
+            _("Rate (USD)"),
+            _("Value (USD)"),
+        ],
+        [
+            [
+                y.year,
+                y.hours,
+                y.rate.rate_year if y.rate else None,
+                y.rate.region if y.rate else None,
+                y.rate.dollars if y.rate else None,
+                decimal.Decimal(y.cents) / 100,
+            ]
+            for y in r.years
+        ],
+    )
+    tables["neighborhoods"] = Table(
+        _("Equity by neighborhood"),
+        [
+            _("Neighborhood"),
+            _("Priority"),
+            _("Volunteers living there"),
+            _("Hours by residents"),
+            _("Hours served there"),
+            _("Volunteers serving there"),
+            _("Shifts there"),
+        ],
+        [
+            [
+                n.name,
+                _("yes") if n.is_priority else _("no"),
+                n.resident_volunteers,
+                n.resident_hours,
+                n.service_hours,
+                n.service_volunteers,
+                n.shifts,
+            ]
+            for n in r.equity.neighborhoods
+        ],
+    )
+    tables["zips"] = Table(
+        _("Volunteers by ZIP code (no neighborhood given)"),
+        [_("ZIP code"), _("Volunteers"), _("Hours")],
+        [[z.zip_code, z.volunteers, z.hours] for z in r.equity.zips],
+    )
+    return tables
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe; numbers
+    stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_bytes(table: Table) -> bytes:
+    """UTF-8 with a byte-order mark, so spreadsheets read accents correctly."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(cell) for cell in table.header])
+    for row in table.rows:
+        writer.writerow(["" if cell is None else neutralise(cell) for cell in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
