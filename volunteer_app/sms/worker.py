@@ -19,9 +19,10 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,9 @@ SIGNUP_BOUND_KINDS = frozenset({"reminder", "waitlist_promoted", "signup_confirm
 # Twilio errors that say something about the person or their phone, not just this text.
 OPTED_OUT_CODE = "21610"
 PHONE_STATUS_BY_CODE = {"21211": PhoneStatus.INVALID, "21614": PhoneStatus.NOT_SMS_CAPABLE}
+# Outcomes are written when this many are in, or this many seconds passed since the last write.
+RECORD_EVERY = 25
+RECORD_INTERVAL = 0.25
 # Any number will do, as long as every worker uses the same one.
 MAINTENANCE_LOCK_ID = 0x534D5331
 
@@ -404,9 +408,25 @@ class Worker:
             if not looked_at:
                 break
             if claimed:
-                outcomes = list(zip(claimed, self._pool.map(self._send, claimed), strict=True))
-                record_outcomes(outcomes, now=self.clock(), counts=report.counts)
+                self._send_and_record(claimed, report.counts)
         return report
+
+    def _send_and_record(self, claimed: list[Claimed], counts: Counter) -> None:
+        """Send a claimed batch on the pool, recording outcomes as they come in, a few at a
+        time: Twilio's status callbacks look texts up by SID, so the SID must be stored soon
+        after Twilio gave it, not only when the slowest text of the batch is done."""
+        futures = {self._pool.submit(self._send, item): item for item in claimed}
+        waiting = set(futures)
+        finished: list[tuple[Claimed, str | BaseException]] = []
+        last_recorded = time.monotonic()
+        while waiting:
+            done, waiting = wait(waiting, timeout=RECORD_INTERVAL, return_when=FIRST_COMPLETED)
+            finished.extend((futures[future], future.result()) for future in done)
+            due = time.monotonic() - last_recorded >= RECORD_INTERVAL
+            if finished and (not waiting or due or len(finished) >= RECORD_EVERY):
+                record_outcomes(finished, now=self.clock(), counts=counts)
+                finished = []
+                last_recorded = time.monotonic()
 
     def _send(self, claimed: Claimed) -> str | BaseException:
         # Runs on a pool thread, outside any transaction and without touching the database.
