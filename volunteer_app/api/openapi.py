@@ -205,21 +205,6 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "InitiativeDetail": {
-        "allOf": [
-            _ref("Initiative"),
-            {
-                "type": "object",
-                "required": ["story", "goals", "totals"],
-                "properties": {
-                    "story": {"type": "string"},
-                    "goals": {"type": "array", "items": _ref("Goal")},
-                    "totals": _ref("Totals"),
-                },
-            },
-        ],
-        "unevaluatedProperties": False,
-    },
     "Shift": {
         "type": "object",
         "required": [
@@ -305,9 +290,22 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "InitiativePage": _page_of("Initiative"),
+    "InitiativeDetail": None,  # below: an Initiative with its story, goals and totals
     "ShiftPage": _page_of("Shift"),
     "InitiativeImpactPage": _page_of("InitiativeImpact"),
     "NeighborhoodImpactPage": _page_of("NeighborhoodImpact"),
+}
+
+
+SCHEMAS["InitiativeDetail"] = {
+    **SCHEMAS["Initiative"],
+    "required": [*SCHEMAS["Initiative"]["required"], "story", "goals", "totals"],
+    "properties": {
+        **SCHEMAS["Initiative"]["properties"],
+        "story": {"type": "string"},
+        "goals": {"type": "array", "items": _ref("Goal")},
+        "totals": _ref("Totals"),
+    },
 }
 
 
