@@ -237,7 +237,7 @@ def signup_for_shift(
 
     Refuses cancelled, started or unpublished shifts, people under the minimum age, a second
     signup for the same shift, and a shift that overlaps one the person is confirmed for.
-    Queues a confirmation text.
+    Queues a confirmation text, and counts a coordinator's invitation to the shift as accepted.
     """
     shift = lock_shift(shift.id)
     check_can_join(user, shift, now=now)
@@ -274,6 +274,7 @@ def signup_for_shift(
         signup.confirmed_at = now
         shift.spots_taken += 1
         db.session.flush()
+        _invitation_accepted(user, shift, now=now)
         queue_sms(
             user,
             "signup_confirmed",
@@ -290,6 +291,7 @@ def signup_for_shift(
     signup.status = SignupStatus.WAITLISTED
     signup.waitlist_position = position
     db.session.flush()
+    _invitation_accepted(user, shift, now=now)
     position = waitlist_rank(signup)
     queue_sms(
         user,
@@ -302,6 +304,13 @@ def signup_for_shift(
         signup_id=signup.id,
     )
     return SignupResult(signup, waitlisted=True, position=position)
+
+
+def _invitation_accepted(user: User, shift: Shift, *, now: dt.datetime) -> None:
+    """A coordinator's invitation to this shift, if there was one, counts as accepted."""
+    from volunteer_app.matching.services import mark_invitation_accepted
+
+    mark_invitation_accepted(user.id, shift.id, now=now)
 
 
 def _next_waitlist_position(shift_id: int) -> int:
