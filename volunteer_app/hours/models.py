@@ -40,6 +40,18 @@ class HoursEntry(db.Model):
         sa.UniqueConstraint("signup_id"),
         sa.Index("ix_hours_entries_user_served", "user_id", "served_on"),
         sa.Index("ix_hours_entries_initiative_served", "initiative_id", "served_on"),
+        # Impact reports: approved hours by date, and each person's approved hours in order,
+        # read from the index alone (no table lookups) on SQLite and PostgreSQL.
+        sa.Index(
+            "ix_hours_entries_status_served",
+            "status",
+            "served_on",
+            "user_id",
+            "initiative_id",
+            "minutes",
+            "shift_id",
+        ),
+        sa.Index("ix_hours_entries_status_user", "status", "user_id", "served_on", "initiative_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

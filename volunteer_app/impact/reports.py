@@ -585,41 +585,52 @@ def _hours_by_year_and_bucket(
 
 def _retention(scope: Scope, period: Period, previous: Period) -> tuple[Ratio, Ratio]:
     """Of the volunteers of each period, those whose next day of service (in scope) came
-    within RETENTION_DAYS after one of their days of service in that period."""
-    days = (
-        sa.select(HoursEntry.user_id, HoursEntry.served_on)
+    within RETENTION_DAYS after one of their days of service in that period.
+
+    Each entry looks at the person's next entry (LEAD over their entries by date); two entries
+    on one day are 0 days apart, which never counts, and the later of them sees the next day.
+    Flags are gathered per person, then summed: cheaper than four COUNT(DISTINCT)s.
+    """
+    entries = (
+        sa.select(
+            HoursEntry.user_id,
+            HoursEntry.served_on,
+            sa.func.lead(HoursEntry.served_on)
+            .over(partition_by=HoursEntry.user_id, order_by=HoursEntry.served_on)
+            .label("next_on"),
+        )
         .where(
             *_approved_hours(
                 scope, previous.from_on, period.to_on + dt.timedelta(days=RETENTION_DAYS)
             )
         )
-        .distinct()
         .subquery()
     )
-    gaps = sa.select(
-        days.c.user_id,
-        days.c.served_on,
-        sa.func.lead(days.c.served_on)
-        .over(partition_by=days.c.user_id, order_by=days.c.served_on)
-        .label("next_on"),
-    ).subquery()
-    came_back = sa.and_(
-        gaps.c.next_on.is_not(None),
-        day_number(gaps.c.next_on) - day_number(gaps.c.served_on) <= RETENTION_DAYS,
-    )
+    gap = day_number(entries.c.next_on) - day_number(entries.c.served_on)
+    came_back = sa.and_(entries.c.next_on.is_not(None), gap >= 1, gap <= RETENTION_DAYS)
 
     def within(p: Period):
-        return sa.and_(gaps.c.served_on >= p.from_on, gaps.c.served_on <= p.to_on)
+        return sa.and_(entries.c.served_on >= p.from_on, entries.c.served_on <= p.to_on)
 
-    def distinct_users(condition):
-        return sa.func.count(sa.distinct(sa.case((condition, gaps.c.user_id))))
+    def flag(condition, name: str):
+        return sa.func.max(sa.case((condition, 1), else_=0)).label(name)
 
+    people = (
+        sa.select(
+            flag(sa.and_(within(period), came_back), "current_back"),
+            flag(within(period), "current"),
+            flag(sa.and_(within(previous), came_back), "previous_back"),
+            flag(within(previous), "previous"),
+        )
+        .group_by(entries.c.user_id)
+        .subquery()
+    )
     row = db.session.execute(
         sa.select(
-            distinct_users(sa.and_(within(period), came_back)),
-            distinct_users(within(period)),
-            distinct_users(sa.and_(within(previous), came_back)),
-            distinct_users(within(previous)),
+            sa.func.coalesce(sa.func.sum(people.c.current_back), 0),
+            sa.func.coalesce(sa.func.sum(people.c.current), 0),
+            sa.func.coalesce(sa.func.sum(people.c.previous_back), 0),
+            sa.func.coalesce(sa.func.sum(people.c.previous), 0),
         )
     ).one()
     return _ratio(row[0], row[1]), _ratio(row[2], row[3])

@@ -40,6 +40,8 @@ from volunteer_app.reference.models import Cause
 bp = Blueprint("impact", __name__, url_prefix="/impact")
 
 BADGE_MAX_AGE = 3600
+# A chart of more bars than this is unreadable; the table below it lists every goal.
+MAX_CHARTED_GOALS = 30
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def _charts(report: reports.Report) -> dict:
                 percent=g.percent,
             ),
         )
-        for g in report.goals
+        for g in report.goals[:MAX_CHARTED_GOALS]
     ]
     met = sum(1 for g in report.goals if g.is_met)
     return {
@@ -203,7 +205,7 @@ def _charts(report: reports.Report) -> dict:
                 "Horizontal bars, one per goal, showing the share of its target reached so far: "
                 "%(met)d of %(count)d goals reached.",
                 met=met,
-                count=len(goals),
+                count=len(report.goals),
             ),
             goals,
         )
@@ -255,6 +257,7 @@ def _dashboard_report(organization: Organization | None):
     return report, {
         "form": form,
         "presets": _presets(today),
+        "max_charted_goals": MAX_CHARTED_GOALS,
         "generated_at": now,
         "tz": tz,
     }
