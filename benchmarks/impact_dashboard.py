@@ -354,7 +354,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             built = time.perf_counter() - started
             backend = db.engine.dialect.name
-            print(f"{backend}: built in {built:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+            print(
+                f"{backend}: built in {built:.1f} s: "
+                + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+            )
             client = app.test_client()
             with client.session_transaction() as session:
                 session["_user_id"] = "1"  # the admin
