@@ -65,7 +65,7 @@ def test_register_creates_the_account_logs_in_and_records_consent(app, db, clien
     response = auth.post("/register", REGISTRATION)
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/welcome/fit"  # Find your fit comes first
     user = user_by_email(db, "ana@example.org")
     assert user is not None
     assert user.phone == "+12025550143"
@@ -93,12 +93,13 @@ def test_register_with_a_phone_but_no_consent(db, auth):
 
 def test_register_returns_to_a_safe_next_page(db, auth):
     response = auth.post("/register?next=/shifts/7", REGISTRATION, page="/register")
-    assert response.headers["Location"] == "/shifts/7"
+    # Find your fit first, which then goes on to the page the person came from.
+    assert response.headers["Location"] == "/welcome/fit?next=/shifts/7"
 
 
 def test_register_ignores_an_unsafe_next_page(db, auth):
     response = auth.post("/register?next=//evil.example/x", REGISTRATION, page="/register")
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/welcome/fit"
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,10 @@ def _home() -> str:
 
 
 def _after_registration_url() -> str:
-    """Where a new volunteer lands; the one place to change when onboarding arrives."""
-    return _requested_next() or _home()
+    """Where a new volunteer lands: Find your fit (three questions, skippable), then the
+    page they came from, if any."""
+    wanted = _requested_next()
+    return url_for("matching.fit", next=wanted) if wanted else url_for("matching.fit")
 
 
 def _show_error(form: FlaskForm, error: FieldError) -> None:
