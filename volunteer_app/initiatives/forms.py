@@ -15,6 +15,7 @@ from volunteer_app.initiatives.services import (
 )
 
 MAX_QUERY_LENGTH = 100
+BEST_MATCH = "match"
 
 
 def _strip(value):
@@ -49,6 +50,15 @@ class InitiativeFilterForm(FlaskForm):
     )
     language = SelectField(_l("Language spoken"), validators=[Optional()])
     open = BooleanField(_l("Only shifts with spots left"))
+    # Offered to people who are logged in: matching knows what fits them.
+    sort = SelectField(
+        _l("Order"),
+        choices=[
+            SelectChoice("", _l("Soonest first")),
+            SelectChoice(BEST_MATCH, _l("Best match for you")),
+        ],
+        validators=[Optional()],
+    )
 
     def set_choices(self, choices: FilterChoices) -> None:
         self.cause.choices = [SelectChoice("", _l("Any cause"))] + [

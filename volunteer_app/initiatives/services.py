@@ -27,7 +27,12 @@ from volunteer_app.accounts.models import Organization
 from volunteer_app.core.errors import NotFound
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
-from volunteer_app.initiatives.models import Initiative, InitiativeStatus, OutcomeMetric
+from volunteer_app.initiatives.models import (
+    Initiative,
+    InitiativeStatus,
+    MetricKind,
+    OutcomeMetric,
+)
 from volunteer_app.reference.models import Cause, Language, Neighborhood
 from volunteer_app.shifts.models import Shift, ShiftStatus
 
@@ -72,24 +77,40 @@ def progress_percent(achieved: decimal.Decimal, target: decimal.Decimal) -> int:
 
 
 def goal_progress(metric_ids: Iterable[int]) -> dict[int, decimal.Decimal]:
-    """The achieved total of each metric: the sum of its outcome records that are not voided.
+    """Where each metric stands, from its outcome records that are not voided.
 
-    One GROUP BY query; metrics without records get 0. An empty list runs no query.
+    An output (trees planted) adds up: the sum of its records. An outcome (share of students
+    reading at grade level) is a state that is measured again and again: its latest record.
+    One query; metrics without records get 0. An empty list runs no query.
     """
     from volunteer_app.impact.models import OutcomeRecord
 
     ids = sorted(set(metric_ids))
     if not ids:
         return {}
-    totals = {metric_id: decimal.Decimal(0) for metric_id in ids}
-    rows = db.session.execute(
-        sa.select(OutcomeRecord.metric_id, sa.func.sum(OutcomeRecord.value))
-        .where(OutcomeRecord.metric_id.in_(ids), OutcomeRecord.voided_at.is_(None))
-        .group_by(OutcomeRecord.metric_id)
+    live = sa.and_(OutcomeRecord.metric_id == OutcomeMetric.id, OutcomeRecord.voided_at.is_(None))
+    total = sa.select(sa.func.sum(OutcomeRecord.value)).where(live).scalar_subquery()
+    latest = (
+        sa.select(OutcomeRecord.value)
+        .where(live)
+        .order_by(
+            sa.func.coalesce(OutcomeRecord.period_end_on, OutcomeRecord.period_start_on).desc(),
+            OutcomeRecord.recorded_at.desc(),
+            OutcomeRecord.id.desc(),
+        )
+        .limit(1)
+        .scalar_subquery()
     )
-    for metric_id, total in rows:
-        totals[metric_id] = decimal.Decimal(total or 0)
-    return totals
+    rows = db.session.execute(
+        sa.select(
+            OutcomeMetric.id,
+            sa.case((OutcomeMetric.kind == MetricKind.OUTCOME, latest), else_=total),
+        ).where(OutcomeMetric.id.in_(ids))
+    )
+    progress = {metric_id: decimal.Decimal(0) for metric_id in ids}
+    for metric_id, value in rows:
+        progress[metric_id] = decimal.Decimal(value or 0)
+    return progress
 
 
 def goals_with_progress(metrics: Iterable[OutcomeMetric]) -> list[GoalProgress]:
@@ -238,7 +259,12 @@ class _Match:
 
 
 def search_initiatives(
-    filters: InitiativeFilters, *, now: dt.datetime, page: int = 1, per_page: int = 12
+    filters: InitiativeFilters,
+    *,
+    now: dt.datetime,
+    page: int = 1,
+    per_page: int = 12,
+    scores: dict[int, float] | None = None,
 ) -> ResultsPage:
     """Published initiatives matching `filters`, soonest matching shift first, one page.
 
@@ -252,6 +278,9 @@ def search_initiatives(
     neighborhood is asked for, serves it or has a matching shift there. With a date, weekday
     or open-only filter it must also have a matching shift. Initiatives without a matching
     shift come last, by title. `page` is clamped to the pages there are.
+
+    With `scores` (initiative id -> how well it fits the visitor, from matching), the best
+    fitting come first, then the others as above.
     """
     per_page = max(1, per_page)
     conditions = _initiative_conditions(filters)
@@ -313,6 +342,7 @@ def search_initiatives(
     far_future = dt.datetime.max.replace(tzinfo=dt.UTC)
     kept.sort(
         key=lambda row: (
+            -scores.get(row[0], -math.inf) if scores is not None else 0,
             matches[row[0]].next_starts_at if row[0] in matches else far_future,
             row[1].casefold(),
             row[0],

@@ -8,15 +8,24 @@ from flask_login import current_user
 
 from volunteer_app.core.db import utcnow
 from volunteer_app.initiatives import services
-from volunteer_app.initiatives.forms import InitiativeFilterForm
+from volunteer_app.initiatives.forms import BEST_MATCH, InitiativeFilterForm
 
 bp = Blueprint("initiatives", __name__)
 
 
+def _viewer():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
 @bp.route("/")
 def home():
-    page = services.home_page(now=utcnow())
-    return render_template("initiatives/home.html", page=page)
+    from volunteer_app.matching.services import home_suggestions
+
+    now = utcnow()
+    page = services.home_page(now=now)
+    return render_template(
+        "initiatives/home.html", page=page, recommended=home_suggestions(_viewer(), now=now)
+    )
 
 
 @bp.route("/initiatives")
@@ -25,12 +34,19 @@ def index():
     form.set_choices(services.filter_choices())
     form.validate()
     filters = form.filters()
+    now = utcnow()
+    scores = None
+    if form.sort.data == BEST_MATCH and not form.sort.errors and current_user.is_authenticated:
+        from volunteer_app.matching.services import initiative_order
+
+        scores = initiative_order(_viewer(), now=now)
     results = services.search_initiatives(
         filters,
-        now=utcnow(),
+        now=now,
         # A page that is not a number is the first page; the service clamps the rest.
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
+        scores=scores,
     )
     return render_template(
         "initiatives/index.html",
