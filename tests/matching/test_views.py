@@ -30,6 +30,8 @@ def clock(monkeypatch, now):
         "volunteer_app.initiatives.views",
         "volunteer_app.shifts.views",
         "volunteer_app.accounts.views",
+        "volunteer_app.coordinators.views",
+        "volunteer_app.roster.views",
     ):
         monkeypatch.setattr(f"{module}.utcnow", lambda: now)
     outbox.clear()
@@ -408,3 +410,10 @@ def test_only_admins_see_equity_settings(db, client, login, city):
     assert client.get("/coordinate/admin/neighborhoods").status_code == 302
     login(city.coordinator)
     assert client.get("/coordinate/admin/neighborhoods").status_code == 403
+
+
+def test_coordinator_screens_link_to_find_volunteers(db, client, login, city, shift):
+    login(city.coordinator)
+    link = f'href="/coordinate/shifts/{shift.id}/candidates"'
+    assert link in text(client.get(f"/coordinate/shifts/{shift.id}"))
+    assert link in text(client.get(f"/coordinate/shifts/{shift.id}/roster"))
