@@ -417,3 +417,9 @@ def test_coordinator_screens_link_to_find_volunteers(db, client, login, city, sh
     link = f'href="/coordinate/shifts/{shift.id}/candidates"'
     assert link in text(client.get(f"/coordinate/shifts/{shift.id}"))
     assert link in text(client.get(f"/coordinate/shifts/{shift.id}/roster"))
+
+
+def test_the_profile_links_to_find_your_fit(db, client, login, maria):
+    login(maria)
+    body = text(client.get("/profile"))
+    assert 'href="/welcome/fit"' in body and 'href="/me/recommendations"' in body
