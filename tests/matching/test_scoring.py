@@ -235,7 +235,7 @@ def test_rank_volunteers_best_first_then_by_id():
     assert [m.user_id for m in rank_volunteers(people, shift(), CONTEXT, limit=1)] == [5]
 
 
-def test_reasons_are_the_strongest_few_in_reading_order():
+def test_reasons_come_in_reading_order():
     everything = person(
         cause_ids=frozenset({1}),
         availability_mask=slot_bit(5, 0),
@@ -248,7 +248,17 @@ def test_reasons_are_the_strongest_few_in_reading_order():
     match = evaluate(
         everything, shift(languages={"es": "Spanish"}, skills={1: "Gardening"}), CONTEXT
     )
-    assert [r.kind for r in match.reasons] == ["time", "distance", "language", "cause"]
+    assert [r.kind for r in match.reasons] == [
+        "time",
+        "soon",
+        "distance",
+        "language",
+        "skill",
+        "cause",
+        "past_cause",
+        "needs_people",
+    ]
+    assert all(r.points > 0 for r in match.reasons)
 
 
 def _random_pair(rng: random.Random):
@@ -297,3 +307,24 @@ def test_ceilings_never_undercut_the_score():
             features.cause_id in volunteer.cause_ids, volunteer.availability_mask, features
         )
         assert score <= head + ceiling_beyond_cause_and_time(features, context) + 1e-9
+
+
+def test_reasons_shown_depend_on_the_reader(app):
+    from volunteer_app.matching.reasons import COORDINATOR, RESIDENT, reason_line
+
+    regular = person(
+        cause_ids=frozenset({1}),
+        availability_mask=slot_bit(2, 0),
+        attended=6,
+        latitude=38.90,
+        longitude=-77.03,
+    )
+    soon = shift(starts_at=NOW + dt.timedelta(days=2), spots_taken=0)
+    match = evaluate(regular, soon, CONTEXT)
+    assert reason_line(match, RESIDENT) == (
+        "Wednesday morning · right nearby · you care about the environment · needs 10 more people"
+    )
+    assert reason_line(match, COORDINATOR) == (
+        "free Wednesday mornings · right nearby · cares about the environment · "
+        "came to 6 of 6 shifts"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.validators import Optional
@@ -40,6 +41,12 @@ def _float_or_none(value):
     return float(value)
 
 
+def _travel_label(miles: float) -> str:
+    if miles.is_integer():
+        return ngettext("Up to %(num)d mile", "Up to %(num)d miles", int(miles))
+    return _("Up to %(miles)s miles", miles=f"{miles:g}")
+
+
 class FitForm(FlaskForm):
     """Three questions: what you care about, when you are free, where you are."""
 
@@ -62,7 +69,7 @@ class FitForm(FlaskForm):
         if current_travel is not None:
             distances.add(float(current_travel))
         self.travel_miles.choices = [("", _("No limit given"))] + [
-            (miles, _("Up to %(miles)s miles", miles=f"{miles:g}")) for miles in sorted(distances)
+            (miles, _travel_label(miles)) for miles in sorted(distances)
         ]
         self.weekday_names = weekday_names()
         self.day_part_names = [_("Morning"), _("Afternoon"), _("Evening")]

@@ -11,7 +11,8 @@ from babel.dates import get_day_names
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
-from volunteer_app.matching.scoring import AFTERNOON, MORNING, Match, Reason
+from volunteer_app.matching import weights as W
+from volunteer_app.matching.scoring import AFTERNOON, MORNING, REASON_RANK, Match, Reason
 
 RESIDENT = "resident"
 COORDINATOR = "coordinator"
@@ -98,8 +99,25 @@ def describe(reason: Reason, audience: str = RESIDENT) -> str:
     return ""
 
 
+# What a reader learns nothing from: every candidate for one shift shares the shift's own
+# reasons (soon, needs people), and a resident knows their own record.
+NOT_FOR = {
+    RESIDENT: frozenset({"reliable"}),
+    COORDINATOR: frozenset({"soon", "needs_people", "priority"}),
+}
+
+
+def shown_reasons(match: Match, audience: str = RESIDENT) -> list[Reason]:
+    """The strongest few reasons that mean something to the reader, in reading order."""
+    useful = [r for r in match.reasons if r.kind not in NOT_FOR.get(audience, frozenset())]
+    strongest = sorted(useful, key=lambda r: -r.points)[: W.MAX_REASONS]
+    return sorted(strongest, key=lambda r: REASON_RANK.get(r.kind, len(REASON_RANK)))
+
+
 def reason_phrases(match: Match, audience: str = RESIDENT) -> list[str]:
-    return [text for reason in match.reasons if (text := describe(reason, audience))]
+    return [
+        text for reason in shown_reasons(match, audience) if (text := describe(reason, audience))
+    ]
 
 
 def reason_line(match: Match, audience: str = RESIDENT) -> str:

@@ -159,7 +159,7 @@ REASON_ORDER = (
     "priority",
     "reliable",
 )
-_REASON_RANK = {kind: rank for rank, kind in enumerate(REASON_ORDER)}
+REASON_RANK = {kind: rank for rank, kind in enumerate(REASON_ORDER)}
 
 _zones: dict[str, ZoneInfo] = {}
 
@@ -440,9 +440,8 @@ def ceiling_beyond_cause_and_time(shift: ShiftFeatures, context: MatchContext) -
 
 
 def _shown(reasons: list[Reason]) -> tuple[Reason, ...]:
-    """The strongest few reasons, in reading order."""
-    strongest = sorted(reasons, key=lambda r: -r.points)[: W.MAX_REASONS]
-    return tuple(sorted(strongest, key=lambda r: _REASON_RANK.get(r.kind, len(REASON_ORDER))))
+    """Every reason that earned points, in reading order; reasons.py picks the few to show."""
+    return tuple(sorted(reasons, key=lambda r: REASON_RANK.get(r.kind, len(REASON_ORDER))))
 
 
 def rank(
