@@ -15,6 +15,7 @@ from tests.sms.conftest import messages
 from tests.sms.fake_twilio import FROM_NUMBER
 from volunteer_app.accounts.models import PhoneStatus, User
 from volunteer_app.extensions import db as _db
+from volunteer_app.reference.settings import set_setting
 from volunteer_app.shifts.models import SignupStatus
 from volunteer_app.shifts.services import cancel_signup, signup_for_shift
 from volunteer_app.sms.gateway import SendError
@@ -336,6 +337,27 @@ def test_sigterm_stops_the_worker_loop_cleanly(app, texter):
     assert worker.stopping.is_set()
     assert signal.getsignal(signal.SIGTERM) is before
     assert messages()[0].status == MessageStatus.SENT
+
+
+def test_the_worker_command_runs_until_sigterm(runner, app, texter):
+    set_setting("quiet_hours_start", 0)  # this test runs on the real clock, maybe at night
+    set_setting("quiet_hours_end", 0)
+    queue_text(texter(), now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+    _db.session.commit()
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    result = runner.invoke(args=["sms", "worker", "--interval", "0.05"])
+    timer.join()
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "sms worker: stopped"
+    _db.session.expire_all()
+    assert messages()[0].status == MessageStatus.SENT
+
+
+def test_the_worker_command_refuses_twilio_without_credentials(runner, app, app_config):
+    app_config(SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="")
+    result = runner.invoke(args=["sms", "worker"])
+    assert result.exit_code == 1 and "TWILIO_ACCOUNT_SID" in result.output
 
 
 # Several workers at once -----------------------------------------------------------------

@@ -47,7 +47,11 @@ def worker(interval: float) -> None:
     """Pass after pass until stopped; SIGTERM or Ctrl-C finishes the current batch first."""
     from volunteer_app.sms.worker import Worker
 
+    try:
+        running = Worker()
+    except RuntimeError as exc:  # the twilio backend without its settings
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"sms worker: backend {current_app.config['SMS_BACKEND']}, every {interval} s")
-    with Worker() as running:
+    with running:
         running.run_forever(interval=interval)
     click.echo("sms worker: stopped")
