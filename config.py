@@ -86,6 +86,9 @@ class Config:
     SMS_CONSENT_VERSION = "2026-11-01"
 
     PAGE_SIZE = 12
+    # Which dated rate values volunteer time: "US" (Independent Sector's national figure) or a
+    # state code whose figure an admin has entered.
+    IMPACT_RATE_REGION = os.environ.get("IMPACT_RATE_REGION", "US")
     # The coordinator home flags shifts in the next 7 days filled below this share.
     COORDINATOR_UNDERFILLED_PERCENT = _env_int("COORDINATOR_UNDERFILLED_PERCENT", 50)
 
