@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "simulations" / "matching_simulation.py"
@@ -11,6 +12,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "simulations" / "matching_simulat
 def load_simulation():
     spec = importlib.util.spec_from_file_location("matching_simulation", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
