@@ -428,3 +428,40 @@ def test_a_closed_initiative_shows_its_goals_but_no_shifts(db, now):
 def test_an_unknown_initiative_is_not_found(db, now):
     with pytest.raises(NotFound):
         services.initiative_page("no-such-thing", viewer=None, now=now)
+
+
+def test_outcome_goals_show_the_latest_measurement_and_outputs_add_up(db):
+    """Reading level is measured again and again (latest counts); trees planted add up."""
+    import datetime as dt
+    import decimal
+
+    from tests.factories import make_initiative, make_metric
+    from volunteer_app.impact.models import OutcomeRecord, OutcomeSource
+    from volunteer_app.initiatives.models import MetricKind
+    from volunteer_app.initiatives.services import goal_progress
+
+    initiative = make_initiative()
+    trees = make_metric(initiative, "Trees planted", kind=MetricKind.OUTPUT)
+    reading = make_metric(
+        initiative, "Reading at grade level", unit="%", kind=MetricKind.OUTCOME, baseline=40
+    )
+    for metric, value, day in [
+        (trees, 5, 1),
+        (trees, 7, 8),
+        (reading, 48, 1),
+        (reading, 55, 20),
+        (reading, 51, 10),
+    ]:
+        db.session.add(
+            OutcomeRecord(
+                metric_id=metric.id,
+                value=value,
+                period_start_on=dt.date(2026, 3, day),
+                source=OutcomeSource.WEB,
+            )
+        )
+    db.session.flush()
+
+    progress = goal_progress([trees.id, reading.id])
+
+    assert progress == {trees.id: decimal.Decimal(12), reading.id: decimal.Decimal(55)}
