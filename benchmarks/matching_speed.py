@@ -342,7 +342,7 @@ def run(database_url: str, runs: int) -> bool:
         )
 
         def recommend():
-            return queries.recommend_shifts(ids["resident"], now=NOW, limit=3)
+            return queries.recommend_shifts(ids["resident"], now=NOW, limit=3, per_initiative=1)
 
         def candidates():
             shift = db.session.get(Shift, ids["shift"])

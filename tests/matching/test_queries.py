@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import pytest
+
 from tests.factories import make_initiative, make_shift, make_signup, make_user
 from tests.matching.conftest import SATURDAY, SATURDAY_MORNING, SUNDAY, TUESDAY, local, shift_in
 from volunteer_app.accounts.models import availability_bit
@@ -165,23 +167,55 @@ def _random_city(db, city, now, rng: random.Random, shifts: int = 120, people: i
     db.session.flush()
 
 
-def test_recommendations_pruned_equal_scoring_every_shift(db, city, maria, now):
-    """The ceiling-based shortcut gives exactly the order of scoring every upcoming shift."""
+def _varied(ordered, limit, cap, initiative_of):
+    """The list a resident should see, worked out the slow way."""
+    if cap is None:
+        return ordered[:limit]
+    taken, best, spare = {}, [], []
+    for match in ordered:
+        initiative = initiative_of[match.shift_id]
+        if taken.get(initiative, 0) < cap:
+            taken[initiative] = taken.get(initiative, 0) + 1
+            best.append(match)
+            if len(best) == limit:
+                return best
+        else:
+            spare.append(match)
+    return sorted(best + spare[: limit - len(best)], key=ordered.index)
+
+
+@pytest.mark.parametrize("cap", [None, 1, 2])
+def test_recommendations_pruned_equal_scoring_every_shift(db, city, maria, now, cap):
+    """The ceiling-based shortcut gives exactly the list scoring every upcoming shift gives."""
     _random_city(db, city, now, random.Random(3))
     context = queries.match_context(now)
     everything = queries.upcoming_shift_features(now=now, oldest_age=200)
+    starts = {s.shift_id: s.starts_at for s in everything}
+    initiative_of = {s.shift_id: s.initiative_id for s in everything}
     for person_id in [maria.id, *range(maria.id + 1, maria.id + 15)]:
         person = queries.volunteer_features(person_id, now=now, where=queries.places())
-        expected = sorted(
+        ordered = sorted(
             (m for s in everything if not (m := evaluate(person, s, context)).is_excluded),
-            key=lambda m: (
-                -m.score,
-                next(s.starts_at for s in everything if s.shift_id == m.shift_id),
-                m.shift_id,
-            ),
-        )[:5]
-        pruned = queries.recommend_shifts(person_id, now=now, limit=5, first_pass=7)
+            key=lambda m: (-m.score, starts[m.shift_id], m.shift_id),
+        )
+        expected = _varied(ordered, 5, cap, initiative_of)
+        pruned = queries.recommend_shifts(
+            person_id, now=now, limit=5, first_pass=7, per_initiative=cap
+        )
         assert [r.shift.id for r in pruned] == [m.shift_id for m in expected]
+
+
+def test_one_series_does_not_fill_the_list(db, city, maria, now):
+    weekly = [
+        shift_in(city.trees, city.a, local(SATURDAY, 9) + dt.timedelta(weeks=n)) for n in range(4)
+    ]
+    other = shift_in(city.trees_english, city.b, local(SUNDAY, 15))
+    assert shift_ids(queries.recommend_shifts(maria.id, now=now, limit=3)) == [
+        w.id for w in weekly[:3]
+    ]
+    varied = shift_ids(queries.recommend_shifts(maria.id, now=now, limit=3, per_initiative=1))
+    # The other initiative gets a place; the list is topped up from the series, best first.
+    assert varied == [weekly[0].id, weekly[1].id, other.id]
 
 
 def test_candidates_pruned_equal_scoring_everyone(db, city, now):

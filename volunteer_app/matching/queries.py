@@ -425,8 +425,10 @@ def recommend_shifts(
     limit: int = 3,
     horizon_days: int = HORIZON_DAYS,
     first_pass: int = FIRST_PASS_SHIFTS,
+    per_initiative: int | None = None,
 ) -> list[Recommendation]:
-    """The `limit` upcoming shifts that fit one person best, with reasons, best first.
+    """The `limit` upcoming shifts that fit one person best, with reasons, best first;
+    with `per_initiative`, at most that many from one initiative while others remain.
 
     At most twelve queries whatever the number of shifts: the person (five), the places, a
     summary of the initiatives with upcoming shifts and their skills and languages, the
@@ -483,16 +485,51 @@ def recommend_shifts(
             [*conditions, _shifts.c.initiative_id.in_(chosen)], skills, languages
         )
         scored = _shift_scores(person, shifts, context)
-        best = heapq.nsmallest(limit, scored)
-        kth = -best[-1][0] if len(best) >= limit else -math.inf
+        best = _varied_top(scored, limit, per_initiative)
+        # Shifts not scored yet can only matter if their initiative's ceiling reaches the
+        # list; a list still short (topped up or not) lets every initiative in.
+        kth = (
+            -best[-1][0]
+            if len(best) >= limit and not _topped_up(best, per_initiative)
+            else -math.inf
+        )
         rest = [i for ceiling, i, _n in ceilings[len(chosen) :] if ceiling >= kth]
         if rest:
             more = _shift_features(
                 [*conditions, _shifts.c.initiative_id.in_(rest)], skills, languages
             )
-            best = heapq.nsmallest(limit, best + _shift_scores(person, more, context))
+            best = _varied_top(scored + _shift_scores(person, more, context), limit, per_initiative)
         matches = [evaluate(person, shift, context) for *_order, shift in best]
     return _with_shifts(matches)
+
+
+def _varied_top(scored: list[tuple], limit: int, per_initiative: int | None) -> list[tuple]:
+    """The best `limit` rows, at most `per_initiative` from one initiative (so one weekly
+    series does not fill the list), topped up with the next best if that leaves it short."""
+    if per_initiative is None:
+        return heapq.nsmallest(limit, scored, key=lambda row: row[:3])
+    ordered = sorted(scored, key=lambda row: row[:3])
+    taken: dict[int, int] = defaultdict(int)
+    best, spare = [], []
+    for row in ordered:
+        initiative_id = row[3].initiative_id
+        if taken[initiative_id] < per_initiative:
+            taken[initiative_id] += 1
+            best.append(row)
+            if len(best) == limit:
+                return best
+        else:
+            spare.append(row)
+    return sorted(best + spare[: limit - len(best)], key=lambda row: row[:3])
+
+
+def _topped_up(best: list[tuple], per_initiative: int | None) -> bool:
+    if per_initiative is None:
+        return False
+    counts: dict[int, int] = defaultdict(int)
+    for row in best:
+        counts[row[3].initiative_id] += 1
+    return any(count > per_initiative for count in counts.values())
 
 
 def _shift_scores(

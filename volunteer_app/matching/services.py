@@ -56,9 +56,12 @@ class ShiftNotOpen(DomainError):
 # Recommendations
 
 
-def recommendations_for(user: User, *, now: dt.datetime, limit: int) -> list:
-    """The shifts that fit `user` best, with reasons (queries.Recommendation)."""
-    return queries.recommend_shifts(user.id, now=now, limit=limit)
+def recommendations_for(
+    user: User, *, now: dt.datetime, limit: int, per_initiative: int | None = 2
+) -> list:
+    """The shifts that fit `user` best, with reasons (queries.Recommendation); at most
+    `per_initiative` dates of one initiative while other initiatives fit too."""
+    return queries.recommend_shifts(user.id, now=now, limit=limit, per_initiative=per_initiative)
 
 
 @dataclass
@@ -74,7 +77,7 @@ def home_suggestions(user, *, now: dt.datetime) -> HomeSuggestions | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return HomeSuggestions(
-        items=recommendations_for(user, now=now, limit=HOME_RECOMMENDATIONS),
+        items=recommendations_for(user, now=now, limit=HOME_RECOMMENDATIONS, per_initiative=1),
         onboarded=user.onboarded_at is not None,
     )
 
