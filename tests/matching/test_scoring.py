@@ -328,3 +328,8 @@ def test_reasons_shown_depend_on_the_reader(app):
         "free Wednesday mornings · right nearby · cares about the environment · "
         "came to 6 of 6 shifts"
     )
+
+
+def test_the_equity_boost_is_worth_less_than_what_people_told_us():
+    """What the equity page promises admins."""
+    assert W.PRIORITY_NEIGHBORHOOD < min(W.CAUSE, W.AVAILABLE, W.NEAR)

@@ -396,7 +396,7 @@ def test_admins_mark_priority_neighborhoods_and_switch_the_boost(db, client, aut
     admin = make_user("admin@example.org", role=Role.ADMIN)
     login(admin)
     page = client.get("/coordinate/admin/neighborhoods")
-    assert page.status_code == 200 and "never puts a shift that does not fit them" in text(page)
+    assert page.status_code == 200 and "never outweighs what people told us" in text(page)
     response = auth.post(
         "/coordinate/admin/neighborhoods", {"priority": [str(city.b.id)], "boost": "y"}
     )
