@@ -6,8 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi:app
+# Translation catalogs; the targets that build them are in the Translations section below.
+TRANSLATIONS := volunteer_app/translations
+POT := $(TRANSLATIONS)/messages.pot
+# Every marker the code uses besides pybabel's defaults (_, gettext, ngettext, ...);
+# tests/test_i18n.py reads this line, so extraction there matches extraction here.
+BABEL_KEYWORDS := -k lazy_gettext -k _l -k lazy_ngettext:1,2
+PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: run test lint format install db demo worker serve clean translations
+.PHONY: translations-extract translations-update
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -17,7 +26,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(MO_FILES)
 
 ## Serve the app with demo data on the embedded SQLite database (and the SMS worker beside it).
 run: install
@@ -37,6 +46,26 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## Translations: the .po catalogs are committed; the .mo files they compile to are not.
+## `make translations-update` after adding or changing user-facing text, then translate what
+## it reports in volunteer_app/translations/<lang>/LC_MESSAGES/messages.po (tests/test_i18n.py
+## fails while a message is untranslated, fuzzy or missing from the catalog).
+## `install` compiles them, so `make run` and `make test` on a fresh clone speak every language.
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@ -l $*
+
+translations: $(MO_FILES)
+
+translations-extract: | $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --add-location=file --sort-by-file \
+		--project volunteer-app --copyright-holder "volunteer-app contributors" -o $(POT) .
+
+translations-update: translations-extract
+	$(BIN)/pybabel -q update -i $(POT) -d $(TRANSLATIONS) --ignore-obsolete
+	$(BIN)/python $(TRANSLATIONS)/status.py
+	$(MAKE) --no-print-directory translations
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache
