@@ -55,7 +55,7 @@ def test_invite_texts_people_who_agreed_and_mails_the_others(db, city, maria, sh
     (text,) = messages(db)  # nobody is texted without consent
     assert text.user_id == maria.id and text.status == MessageStatus.QUEUED
     assert text.idempotency_key == f"invitation:shift:{shift.id}:user:{maria.id}"
-    assert text.kind == "invitation_link" and text.shift_id == shift.id
+    assert text.kind == "invitation" and text.shift_id == shift.id
     token = services.invitation_token(rows[0])
     assert f"/i/{token}" in text.body and f"JOIN {shift.code}" in text.body
     assert text.expires_at == shift.starts_at

@@ -128,11 +128,12 @@ def test_an_invitation_is_queued_once_per_person_and_shift(app, texter, db):
     coordinator = make_coordinator(org)
     person = texter()
 
-    message = queue_invitation(person, shift, NOW, invited_by=coordinator)
-    assert queue_invitation(person, shift, NOW, invited_by=coordinator) is None
+    link = "http://localhost/i/token"
+    message = queue_invitation(person, shift, NOW, invited_by_id=coordinator.id, link=link)
+    assert queue_invitation(person, shift, NOW, invited_by_id=coordinator.id, link=link) is None
 
     assert message.body.startswith("Parks Department invites you")
-    assert f"Reply JOIN {shift.code}" in message.body
+    assert f"reply JOIN {shift.code}" in message.body and link in message.body
     assert message.expires_at == shift.starts_at
     assert message.status_history[0]["note"] == f"invited by user {coordinator.id}"
     assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 1

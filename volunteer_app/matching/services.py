@@ -37,7 +37,7 @@ from volunteer_app.matching.scoring import local_slot
 from volunteer_app.reference.models import Cause, Neighborhood
 from volunteer_app.reference.settings import get_setting, set_setting
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
-from volunteer_app.sms.outbox import queue_sms
+from volunteer_app.sms.notices import queue_invitation
 
 logger = logging.getLogger(__name__)
 
@@ -369,18 +369,7 @@ def _deliver(
 ) -> None:
     link, decline_link = _links(invitation)
     if invitation.channel == "sms":
-        # The same key as sms.notices.queue_invitation, so one person never gets two texts
-        # inviting them to one shift, whichever feature asks.
-        queue_sms(
-            user,
-            "invitation_link",
-            key=f"invitation:shift:{shift.id}:user:{user.id}",
-            now=now,
-            expires_at=shift.starts_at,
-            shift_id=shift.id,
-            shift=shift,
-            link=link,
-        )
+        queue_invitation(user, shift, now, invited_by_id=invitation.invited_by_id, link=link)
         return
     program = current_app.config["PROGRAM_NAME"]
     with force_locale(user.preferred_language or "en"):

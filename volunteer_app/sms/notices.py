@@ -106,11 +106,12 @@ def notify_shift_cancelled(
 
 
 def queue_invitation(
-    user: User, shift: Shift, now: dt.datetime, invited_by: User
+    user: User, shift: Shift, now: dt.datetime, *, invited_by_id: int | None, link: str
 ) -> Message | None:
-    """Invite `user` by text to `shift` ("Reply JOIN 4821"); once per person and shift.
+    """Invite `user` by text to `shift` with a one-tap `link` and its JOIN code; once per
+    person and shift, whichever feature asks.
 
-    `invited_by` is recorded in the message's history, not in the text: the text names the
+    Who invited is recorded in the message's history, not in the text: the text names the
     organization. Returns the message, or None if already invited or the person has no phone.
     """
     message = queue_sms(
@@ -121,10 +122,11 @@ def queue_invitation(
         expires_at=shift.starts_at,
         shift_id=shift.id,
         shift=shift,
+        link=link,
     )
-    if message is not None:
+    if message is not None and invited_by_id is not None:
         message.status_history = [
-            history_entry("queued", now, f"invited by user {invited_by.id}"),
+            history_entry("queued", now, f"invited by user {invited_by_id}"),
             *message.status_history[1:],
         ]
     return message
