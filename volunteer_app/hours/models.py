@@ -40,8 +40,9 @@ class HoursEntry(db.Model):
         sa.UniqueConstraint("signup_id"),
         sa.Index("ix_hours_entries_user_served", "user_id", "served_on"),
         sa.Index("ix_hours_entries_initiative_served", "initiative_id", "served_on"),
-        # Impact reports: approved hours by date, and each person's approved hours in order,
-        # read from the index alone (no table lookups) on SQLite and PostgreSQL.
+        # Impact reports: approved hours by date, and each person's approved hours in order
+        # with their minutes, read from the index alone (no table lookups) on SQLite and
+        # PostgreSQL.
         sa.Index(
             "ix_hours_entries_status_served",
             "status",
@@ -51,7 +52,14 @@ class HoursEntry(db.Model):
             "minutes",
             "shift_id",
         ),
-        sa.Index("ix_hours_entries_status_user", "status", "user_id", "served_on", "initiative_id"),
+        sa.Index(
+            "ix_hours_entries_status_user",
+            "status",
+            "user_id",
+            "served_on",
+            "initiative_id",
+            "minutes",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from volunteer_app.accounts.models import User
 from volunteer_app.core.time import from_local, local
@@ -73,6 +74,33 @@ def _day_number_sqlite(element, compiler, **kw):
 @compiles(day_number)
 def _day_number_default(element, compiler, **kw):
     return f"({compiler.process(element.clauses, **kw)} - DATE '2000-01-01')"
+
+
+class plus_days(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+    """A date column `days` days later, as a date the column's index can compare with:
+    date(x, '+N days') on SQLite, date plus integer on PostgreSQL."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+    def __init__(self, column, days: int):
+        self.days = int(days)
+        super().__init__(column)
+
+    # The day count is part of the SQL text, so it belongs in the statement cache key.
+    _traverse_internals = FunctionElement._traverse_internals + [
+        ("days", InternalTraversal.dp_plain_obj)
+    ]
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, '{element.days:+d} days')"
+
+
+@compiles(plus_days)
+def _plus_days_default(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} + {element.days:d})"
 
 
 def year_of(column) -> sa.ColumnElement[int]:
@@ -517,123 +545,175 @@ def _approved_hours(scope: Scope, lo: dt.date, hi: dt.date) -> list[sa.ColumnEle
     ]
 
 
-def _volunteer_counts(scope: Scope, period: Period, previous: Period) -> tuple[int, ...]:
-    """Volunteers and new volunteers, this period and the previous one, in one query."""
-    per_person = (
+@dataclass(frozen=True)
+class HomeGroup:
+    """The people of one home neighborhood (or, with no neighborhood, one ZIP code or none)
+    who served in either period: how many served, were new, came back, and their minutes."""
+
+    neighborhood_id: int | None
+    zip_code: str | None
+    volunteers: int
+    previous_volunteers: int
+    new: int
+    previous_new: int
+    retained: int
+    previous_retained: int
+    minutes: int  # in the period
+
+
+def _service_rows(scope: Scope, period: Period, previous: Period, *, retention: bool):
+    """Approved hours in scope up to RETENTION_DAYS after the period (earlier history too, for
+    each person's first day), each with `back`: 1 when the same person served again, in
+    scope, 1 to RETENTION_DAYS days after that entry's day; two entries on one day are not
+    serving again.
+
+    PostgreSQL reads each person's entries in date order from an index and looks at the next
+    one (LEAD). SQLite's window functions copy every row into a buffer first, which costs
+    more than one index probe for a later day (EXISTS), so SQLite asks the index instead,
+    and only for entries in the two periods."""
+    approved = [HoursEntry.status == HoursStatus.APPROVED, *scope.on(HoursEntry.initiative_id)]
+    in_reach = HoursEntry.served_on <= period.to_on + dt.timedelta(days=RETENTION_DAYS)
+    if not retention:
+        back = sa.literal(0)
+    elif db.session.get_bind().dialect.name == "sqlite":
+        later = sa.orm.aliased(HoursEntry)
+        served_again = (
+            sa.select(sa.literal(1))
+            .where(
+                later.status == HoursStatus.APPROVED,
+                later.user_id == HoursEntry.user_id,
+                later.served_on > HoursEntry.served_on,
+                later.served_on <= plus_days(HoursEntry.served_on, RETENTION_DAYS),
+                *scope.on(later.initiative_id),
+            )
+            .exists()
+        )
+        back = sa.case(
+            (
+                sa.and_(
+                    HoursEntry.served_on >= previous.from_on,
+                    HoursEntry.served_on <= period.to_on,
+                    served_again,
+                ),
+                1,
+            ),
+            else_=0,
+        )
+    else:
+        next_on = sa.func.lead(HoursEntry.served_on).over(
+            partition_by=HoursEntry.user_id, order_by=HoursEntry.served_on
+        )
+        gap = day_number(next_on) - day_number(HoursEntry.served_on)
+        back = sa.case((gap.between(1, RETENTION_DAYS), 1), else_=0)
+    return (
         sa.select(
             HoursEntry.user_id,
-            sa.func.min(HoursEntry.served_on).label("first_on"),
-            sa.func.max(sa.case((HoursEntry.served_on >= period.from_on, 1), else_=0)).label(
-                "in_current"
-            ),
-            sa.func.max(
-                sa.case(
-                    (
-                        sa.and_(
-                            HoursEntry.served_on >= previous.from_on,
-                            HoursEntry.served_on <= previous.to_on,
-                        ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ).label("in_previous"),
+            HoursEntry.served_on,
+            HoursEntry.minutes,
+            back.label("back"),
         )
-        .where(
-            HoursEntry.status == HoursStatus.APPROVED,
-            HoursEntry.served_on <= period.to_on,
-            *scope.on(HoursEntry.initiative_id),
-        )
-        .group_by(HoursEntry.user_id)
-        .subquery()
+        .where(*approved, in_reach)
+        .subquery("service")
     )
-    row = db.session.execute(
+
+
+def people_by_home(
+    scope: Scope, period: Period, previous: Period, *, retention: bool = True
+) -> list[HomeGroup]:
+    """Volunteers, new volunteers and those who came back, in the period and the previous
+    one, with the period's minutes, per home neighborhood or ZIP code: one pass over each
+    person's approved hours in scope (see _service_rows), then one row per home. Summed over
+    the groups they are the program's figures. Without `retention` nobody counts as back."""
+    rows = _service_rows(scope, period, previous, retention=retention)
+    # Only entries up to the end of the period count (later ones only served to look ahead),
+    # so each period is one or two comparisons.
+    in_period = rows.c.served_on >= period.from_on
+    in_previous = sa.and_(rows.c.served_on >= previous.from_on, rows.c.served_on < period.from_on)
+
+    def flag(condition, value=1):
+        return sa.func.max(sa.case((condition, value), else_=0))
+
+    people = (
         sa.select(
-            sa.func.coalesce(sa.func.sum(per_person.c.in_current), 0),
-            sa.func.coalesce(sa.func.sum(per_person.c.in_previous), 0),
-            _count_if(per_person.c.first_on >= period.from_on),
-            _count_if(
-                sa.and_(
-                    per_person.c.first_on >= previous.from_on,
-                    per_person.c.first_on <= previous.to_on,
-                )
-            ),
+            rows.c.user_id,
+            sa.func.min(rows.c.served_on).label("first_on"),
+            flag(in_period).label("current"),
+            flag(in_previous).label("previous"),
+            flag(in_period, rows.c.back).label("current_back"),
+            flag(in_previous, rows.c.back).label("previous_back"),
+            sa.func.sum(sa.case((in_period, rows.c.minutes), else_=0)).label("minutes"),
         )
-    ).one()
-    return tuple(int(value) for value in row)
+        .where(rows.c.served_on <= period.to_on)
+        .group_by(rows.c.user_id)
+        .subquery("people")
+    )
+    zip_code = sa.case((User.neighborhood_id.is_(None), User.zip_code))
+
+    def total(column):
+        return sa.func.coalesce(sa.func.sum(column), 0)
+
+    query = (
+        sa.select(
+            User.neighborhood_id,
+            zip_code,
+            total(people.c.current),
+            total(people.c.previous),
+            _count_if(sa.and_(people.c.current == 1, people.c.first_on >= period.from_on)),
+            _count_if(sa.and_(people.c.previous == 1, people.c.first_on >= previous.from_on)),
+            total(people.c.current_back),
+            total(people.c.previous_back),
+            total(people.c.minutes),
+        )
+        .join(User, User.id == people.c.user_id)
+        # People who served only before both periods add nothing: skip looking up their home.
+        .where(people.c.current + people.c.previous > 0)
+        .group_by(User.neighborhood_id, zip_code)
+    )
+    return [
+        HomeGroup(hood, code, *(int(value) for value in figures))
+        for hood, code, *figures in db.session.execute(query)
+    ]
 
 
 def _hours_by_year_and_bucket(
     scope: Scope, period: Period, previous: Period, buckets: list[Bucket]
 ) -> list[tuple[int, int, int, int]]:
     """(year, bucket, minutes, volunteers) for the period (buckets 0..n-1) and the previous
-    period (bucket -1)."""
-    bucket = _bucket_index(HoursEntry.served_on, [b.from_on for b in buckets]).label("bucket")
-    year = year_of(HoursEntry.served_on).label("year")
-    rows = db.session.execute(
+    period (bucket -1, whose volunteers are not needed), in one statement.
+
+    The previous period only needs its minutes per calendar year (for the rates), so its
+    entries are summed per day, in the order the index already holds them, and the few days
+    then per year: far cheaper than sorting every entry by a computed key."""
+    bucket = _bucket_index(HoursEntry.served_on, [b.from_on for b in buckets])
+    current = (
         sa.select(
-            year,
             bucket,
+            sa.null(),
             sa.func.sum(HoursEntry.minutes),
             sa.func.count(sa.distinct(HoursEntry.user_id)),
         )
-        .where(*_approved_hours(scope, previous.from_on, period.to_on))
-        .group_by(year, bucket)
+        .where(*_approved_hours(scope, period.from_on, period.to_on))
+        .group_by(bucket)
     )
-    return [(int(y), int(b), int(m or 0), int(v or 0)) for y, b, m, v in rows]
-
-
-def _retention(scope: Scope, period: Period, previous: Period) -> tuple[Ratio, Ratio]:
-    """Of the volunteers of each period, those whose next day of service (in scope) came
-    within RETENTION_DAYS after one of their days of service in that period.
-
-    Each entry looks at the person's next entry (LEAD over their entries by date); two entries
-    on one day are 0 days apart, which never counts, and the later of them sees the next day.
-    Flags are gathered per person, then summed: cheaper than four COUNT(DISTINCT)s.
-    """
-    entries = (
-        sa.select(
-            HoursEntry.user_id,
-            HoursEntry.served_on,
-            sa.func.lead(HoursEntry.served_on)
-            .over(partition_by=HoursEntry.user_id, order_by=HoursEntry.served_on)
-            .label("next_on"),
-        )
-        .where(
-            *_approved_hours(
-                scope, previous.from_on, period.to_on + dt.timedelta(days=RETENTION_DAYS)
-            )
-        )
-        .subquery()
+    days = (
+        sa.select(HoursEntry.served_on, sa.func.sum(HoursEntry.minutes).label("minutes"))
+        .where(*_approved_hours(scope, previous.from_on, previous.to_on))
+        .group_by(HoursEntry.served_on)
+        .subquery("days")
     )
-    gap = day_number(entries.c.next_on) - day_number(entries.c.served_on)
-    came_back = sa.and_(entries.c.next_on.is_not(None), gap >= 1, gap <= RETENTION_DAYS)
-
-    def within(p: Period):
-        return sa.and_(entries.c.served_on >= p.from_on, entries.c.served_on <= p.to_on)
-
-    def flag(condition, name: str):
-        return sa.func.max(sa.case((condition, 1), else_=0)).label(name)
-
-    people = (
-        sa.select(
-            flag(sa.and_(within(period), came_back), "current_back"),
-            flag(within(period), "current"),
-            flag(sa.and_(within(previous), came_back), "previous_back"),
-            flag(within(previous), "previous"),
-        )
-        .group_by(entries.c.user_id)
-        .subquery()
+    year = year_of(days.c.served_on)
+    earlier = sa.select(sa.literal(-1), year, sa.func.sum(days.c.minutes), sa.literal(0)).group_by(
+        year
     )
-    row = db.session.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(people.c.current_back), 0),
-            sa.func.coalesce(sa.func.sum(people.c.current), 0),
-            sa.func.coalesce(sa.func.sum(people.c.previous_back), 0),
-            sa.func.coalesce(sa.func.sum(people.c.previous), 0),
+    return [
+        (
+            int(year) if index < 0 else buckets[index].from_on.year,
+            int(index),
+            int(minutes or 0),
+            int(volunteers or 0),
         )
-    ).one()
-    return _ratio(row[0], row[1]), _ratio(row[2], row[3])
+        for index, year, minutes, volunteers in db.session.execute(sa.union_all(current, earlier))
+    ]
 
 
 def _show_up(
@@ -807,22 +887,15 @@ def equity(
     *,
     shift_range: tuple[dt.datetime, dt.datetime],
     total_minutes: int,
+    homes: list[HomeGroup] | None = None,
 ) -> Equity:
     """Per neighborhood: volunteers living there and their hours; hours served there and the
-    scheduled shifts there; plus ZIP codes of volunteers who gave no neighborhood. Two
-    queries."""
+    scheduled shifts there; plus ZIP codes of volunteers who gave no neighborhood. One query
+    for where service happened, and people_by_home for where volunteers live unless the
+    caller already has it (`homes`)."""
+    if homes is None:
+        homes = people_by_home(scope, period, period.previous(), retention=False)
     hours = _approved_hours(scope, period.from_on, period.to_on)
-    home = (
-        sa.select(
-            User.neighborhood_id.label("neighborhood_id"),
-            sa.func.count(sa.distinct(HoursEntry.user_id)).label("volunteers"),
-            sa.func.sum(HoursEntry.minutes).label("minutes"),
-        )
-        .join(User, HoursEntry.user_id == User.id)
-        .where(*hours, User.neighborhood_id.is_not(None))
-        .group_by(User.neighborhood_id)
-        .subquery()
-    )
     place = (
         sa.select(
             Shift.neighborhood_id.label("neighborhood_id"),
@@ -849,66 +922,57 @@ def equity(
         .group_by(Shift.neighborhood_id)
         .subquery()
     )
-    rows = [
-        NeighborhoodRow(
-            id=hood_id,
-            slug=slug,
-            name=name,
-            is_priority=bool(priority),
-            resident_volunteers=int(home_volunteers or 0),
-            resident_minutes=int(home_minutes or 0),
-            service_minutes=int(place_minutes or 0),
-            service_volunteers=int(place_volunteers or 0),
-            shifts=int(shifts or 0),
-        )
-        for (
-            hood_id,
-            slug,
-            name,
-            priority,
-            home_volunteers,
-            home_minutes,
-            place_minutes,
-            place_volunteers,
-            shifts,
-        ) in db.session.execute(
-            sa.select(
-                Neighborhood.id,
-                Neighborhood.slug,
-                Neighborhood.name,
-                Neighborhood.is_priority,
-                home.c.volunteers,
-                home.c.minutes,
-                place.c.minutes,
-                place.c.volunteers,
-                scheduled.c.shifts,
-            )
-            .outerjoin(home, home.c.neighborhood_id == Neighborhood.id)
-            .outerjoin(place, place.c.neighborhood_id == Neighborhood.id)
-            .outerjoin(scheduled, scheduled.c.neighborhood_id == Neighborhood.id)
-            .order_by(Neighborhood.name, Neighborhood.id)
-        )
-    ]
-    zip_rows = db.session.execute(
+    residents = {h.neighborhood_id: h for h in homes if h.neighborhood_id is not None}
+    rows = []
+    for (
+        hood_id,
+        slug,
+        name,
+        priority,
+        place_minutes,
+        place_volunteers,
+        shifts,
+    ) in db.session.execute(
         sa.select(
-            User.zip_code,
-            sa.func.count(sa.distinct(HoursEntry.user_id)),
-            sa.func.sum(HoursEntry.minutes),
+            Neighborhood.id,
+            Neighborhood.slug,
+            Neighborhood.name,
+            Neighborhood.is_priority,
+            place.c.minutes,
+            place.c.volunteers,
+            scheduled.c.shifts,
         )
-        .join(User, HoursEntry.user_id == User.id)
-        .where(*hours, User.neighborhood_id.is_(None))
-        .group_by(User.zip_code)
-        .order_by(User.zip_code)
-    ).all()
-    zips = [ZipRow(code, int(v), int(m or 0)) for code, v, m in zip_rows if code]
-    unknown = sum(int(v) for code, v, _m in zip_rows if not code)
+        .outerjoin(place, place.c.neighborhood_id == Neighborhood.id)
+        .outerjoin(scheduled, scheduled.c.neighborhood_id == Neighborhood.id)
+        .order_by(Neighborhood.name, Neighborhood.id)
+    ):
+        home = residents.get(hood_id)
+        rows.append(
+            NeighborhoodRow(
+                id=hood_id,
+                slug=slug,
+                name=name,
+                is_priority=bool(priority),
+                resident_volunteers=home.volunteers if home else 0,
+                resident_minutes=home.minutes if home else 0,
+                service_minutes=int(place_minutes or 0),
+                service_volunteers=int(place_volunteers or 0),
+                shifts=int(shifts or 0),
+            )
+        )
+    # Homes of people who served only in the previous period have no volunteers in this one.
+    elsewhere = [h for h in homes if h.neighborhood_id is None and h.volunteers]
+    zips = sorted(
+        (ZipRow(h.zip_code, h.volunteers, h.minutes) for h in elsewhere if h.zip_code),
+        key=lambda z: z.zip_code,
+    )
     placed = sum(row.service_minutes for row in rows)
     return Equity(
         neighborhoods=rows,
         zips=zips,
         total_minutes=total_minutes,
         unplaced_minutes=max(total_minutes - placed, 0),
-        unknown_home_volunteers=unknown,
+        unknown_home_volunteers=sum(h.volunteers for h in elsewhere if not h.zip_code),
     )
 
 
@@ -924,7 +988,15 @@ def build_report(request: ReportRequest, *, now: dt.datetime) -> Report:
     today = local(now, tz).date()
     buckets = period_buckets(period)
 
-    volunteers, previous_volunteers, new, previous_new = _volunteer_counts(scope, period, previous)
+    homes = people_by_home(scope, period, previous)
+
+    def people(figure: str) -> int:
+        return sum(getattr(home, figure) for home in homes)
+
+    volunteers, previous_volunteers = people("volunteers"), people("previous_volunteers")
+    new, previous_new = people("new"), people("previous_new")
+    retention = Ratio(people("retained"), volunteers)
+    previous_retention = Ratio(people("previous_retained"), previous_volunteers)
 
     rates = rate_book(request.region)
     minutes_by_year: dict[int, int] = defaultdict(int)
@@ -945,8 +1017,6 @@ def build_report(request: ReportRequest, *, now: dt.datetime) -> Report:
 
     years = values(minutes_by_year)
     previous_years = values(previous_minutes_by_year)
-
-    retention, previous_retention = _retention(scope, period, previous)
 
     current_start = local_start(period.from_on, tz)
     previous_start = local_start(previous.from_on, tz)
@@ -990,7 +1060,13 @@ def build_report(request: ReportRequest, *, now: dt.datetime) -> Report:
         years=years,
         buckets=buckets,
         goals=goal_rows(scope, period, today=today),
-        equity=equity(scope, period, shift_range=(current_start, end), total_minutes=total_minutes),
+        equity=equity(
+            scope,
+            period,
+            shift_range=(current_start, end),
+            total_minutes=total_minutes,
+            homes=homes,
+        ),
         rates=rates,
     )
 

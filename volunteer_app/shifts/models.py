@@ -57,7 +57,16 @@ class Shift(db.Model):
             "effort IS NULL OR effort IN ('light', 'moderate', 'heavy')", name="effort_valid"
         ),
         sa.Index("ix_shifts_initiative_starts", "initiative_id", "starts_at"),
-        sa.Index("ix_shifts_status_starts", "status", "starts_at"),
+        # Impact reports read scheduled shifts by start with where and when they end from the
+        # index alone on SQLite (spots_taken stays out: it changes with every signup).
+        sa.Index(
+            "ix_shifts_status_starts",
+            "status",
+            "starts_at",
+            "ends_at",
+            "initiative_id",
+            "neighborhood_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
