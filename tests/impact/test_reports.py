@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import decimal
+import random
 
 import pytest
+import sqlalchemy as sa
 
 from tests.factories import (
     make_cause,
@@ -19,7 +22,9 @@ from tests.factories import (
     make_signup,
     make_user,
 )
-from volunteer_app.hours.models import HoursStatus
+from volunteer_app.accounts.models import User
+from volunteer_app.extensions import db as _db
+from volunteer_app.hours.models import HoursEntry, HoursStatus
 from volunteer_app.impact import reports
 from volunteer_app.impact.models import VolunteerHourRate
 from volunteer_app.impact.reports import Period, ReportRequest, Scope
@@ -310,3 +315,310 @@ def test_a_report_runs_the_same_number_of_queries_whatever_the_data(city, db, co
     with count_queries() as larger:
         report(city, Scope())
     assert len(small) == len(larger)
+
+
+# ---------------------------------------------------------------------------------------------
+# The faster queries against the definitions they replaced, on a random city
+
+
+def old_volunteer_counts(scope, period, previous):
+    """Volunteers and new volunteers, this period and the previous one (the first version)."""
+    per_person = (
+        sa.select(
+            HoursEntry.user_id,
+            sa.func.min(HoursEntry.served_on).label("first_on"),
+            sa.func.max(sa.case((HoursEntry.served_on >= period.from_on, 1), else_=0)).label(
+                "in_current"
+            ),
+            sa.func.max(
+                sa.case(
+                    (
+                        sa.and_(
+                            HoursEntry.served_on >= previous.from_on,
+                            HoursEntry.served_on <= previous.to_on,
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("in_previous"),
+        )
+        .where(
+            HoursEntry.status == HoursStatus.APPROVED,
+            HoursEntry.served_on <= period.to_on,
+            *scope.on(HoursEntry.initiative_id),
+        )
+        .group_by(HoursEntry.user_id)
+        .subquery()
+    )
+    row = _db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(per_person.c.in_current), 0),
+            sa.func.coalesce(sa.func.sum(per_person.c.in_previous), 0),
+            reports._count_if(per_person.c.first_on >= period.from_on),
+            reports._count_if(
+                sa.and_(
+                    per_person.c.first_on >= previous.from_on,
+                    per_person.c.first_on <= previous.to_on,
+                )
+            ),
+        )
+    ).one()
+    return tuple(int(value) for value in row)
+
+
+def old_retention(scope, period, previous):
+    """Retention of both periods with LEAD over the entries from the previous period's start
+    to RETENTION_DAYS after the period (the first version)."""
+    entries = (
+        sa.select(
+            HoursEntry.user_id,
+            HoursEntry.served_on,
+            sa.func.lead(HoursEntry.served_on)
+            .over(partition_by=HoursEntry.user_id, order_by=HoursEntry.served_on)
+            .label("next_on"),
+        )
+        .where(
+            *reports._approved_hours(
+                scope,
+                previous.from_on,
+                period.to_on + dt.timedelta(days=reports.RETENTION_DAYS),
+            )
+        )
+        .subquery()
+    )
+    gap = reports.day_number(entries.c.next_on) - reports.day_number(entries.c.served_on)
+    came_back = sa.and_(entries.c.next_on.is_not(None), gap >= 1, gap <= reports.RETENTION_DAYS)
+
+    def within(p):
+        return sa.and_(entries.c.served_on >= p.from_on, entries.c.served_on <= p.to_on)
+
+    def flag(condition, name):
+        return sa.func.max(sa.case((condition, 1), else_=0)).label(name)
+
+    people = (
+        sa.select(
+            flag(sa.and_(within(period), came_back), "current_back"),
+            flag(within(period), "current"),
+            flag(sa.and_(within(previous), came_back), "previous_back"),
+            flag(within(previous), "previous"),
+        )
+        .group_by(entries.c.user_id)
+        .subquery()
+    )
+    row = _db.session.execute(
+        sa.select(*(sa.func.coalesce(sa.func.sum(column), 0) for column in people.c))
+    ).one()
+    return reports.Ratio(int(row[0]), int(row[1])), reports.Ratio(int(row[2]), int(row[3]))
+
+
+def old_hours_by_year_and_bucket(scope, period, previous, buckets):
+    bucket = reports._bucket_index(HoursEntry.served_on, [b.from_on for b in buckets])
+    year = reports.year_of(HoursEntry.served_on)
+    rows = _db.session.execute(
+        sa.select(
+            year,
+            bucket,
+            sa.func.sum(HoursEntry.minutes),
+            sa.func.count(sa.distinct(HoursEntry.user_id)),
+        )
+        .where(*reports._approved_hours(scope, previous.from_on, period.to_on))
+        .group_by(year, bucket)
+    )
+    return [(int(y), int(b), int(m or 0), int(v or 0)) for y, b, m, v in rows]
+
+
+def old_homes(scope, period):
+    """(neighborhood id -> (volunteers, minutes)), [(ZIP, volunteers, minutes)], volunteers
+    with neither (the first version's two queries)."""
+    hours = reports._approved_hours(scope, period.from_on, period.to_on)
+    by_hood = {
+        hood: (int(volunteers), int(minutes))
+        for hood, volunteers, minutes in _db.session.execute(
+            sa.select(
+                User.neighborhood_id,
+                sa.func.count(sa.distinct(HoursEntry.user_id)),
+                sa.func.sum(HoursEntry.minutes),
+            )
+            .join(User, HoursEntry.user_id == User.id)
+            .where(*hours, User.neighborhood_id.is_not(None))
+            .group_by(User.neighborhood_id)
+        )
+    }
+    zip_rows = _db.session.execute(
+        sa.select(
+            User.zip_code,
+            sa.func.count(sa.distinct(HoursEntry.user_id)),
+            sa.func.sum(HoursEntry.minutes),
+        )
+        .join(User, HoursEntry.user_id == User.id)
+        .where(*hours, User.neighborhood_id.is_(None))
+        .group_by(User.zip_code)
+        .order_by(User.zip_code)
+    ).all()
+    zips = [(code, int(v), int(m or 0)) for code, v, m in zip_rows if code]
+    return by_hood, zips, sum(int(v) for code, v, _m in zip_rows if not code)
+
+
+START_ON = dt.date(2023, 6, 1)
+# Gaps between one person's days of service: the same day, either side of 90 days, and long.
+GAPS = (0, 0, 1, 7, 30, 60, 89, 90, 91, 120, 200, 400)
+
+
+@pytest.fixture
+def random_city(db):
+    rng = random.Random(2026)
+    c = City()
+    c.hoods = [
+        make_neighborhood(f"hood-{i}", name=f"Hood {i}", is_priority=i == 0) for i in range(3)
+    ]
+    c.green = make_cause("green", "Green")
+    c.learn = make_cause("learn", "Learning")
+    c.one, c.two = make_organization("One"), make_organization("Two")
+    c.initiatives = [
+        make_initiative(c.one, cause=c.green),
+        make_initiative(c.one, cause=c.learn),
+        make_initiative(c.two, cause=c.green),
+        make_initiative(c.two, cause=c.green, status=InitiativeStatus.DRAFT),
+    ]
+    shifts = [
+        make_shift(
+            rng.choice(c.initiatives),
+            starts_at=at(START_ON + dt.timedelta(days=rng.randint(0, 900))),
+            neighborhood_id=rng.choice([None, *(h.id for h in c.hoods)]),
+        )
+        for _ in range(12)
+    ]
+    for _ in range(45):
+        lives = rng.random()
+        person = make_user(
+            password=None,
+            neighborhood_id=rng.choice(c.hoods).id if lives < 0.5 else None,
+            zip_code=rng.choice(["20001", "20002", "", None]) if lives >= 0.5 else None,
+        )
+        day = START_ON + dt.timedelta(days=rng.randint(0, 700))
+        for _ in range(rng.randint(0, 9)):
+            day += dt.timedelta(days=rng.choice(GAPS))
+            shift = rng.choice([None, None, *shifts])
+            make_hours_entry(
+                person,
+                shift.initiative if shift else rng.choice(c.initiatives),
+                rng.randint(1, 300),
+                served_on=day,
+                status=rng.choice([HoursStatus.APPROVED] * 6 + [HoursStatus.PENDING]),
+                shift_id=shift.id if shift else None,
+            )
+    db.session.commit()
+    c.scopes = [
+        Scope(),
+        Scope(organization_id=c.one.id),
+        Scope(organization_id=c.two.id, public_only=True),
+        Scope(initiative_id=c.initiatives[2].id),
+        Scope(cause_id=c.green.id),
+        Scope(public_only=True),
+    ]
+    c.periods = [
+        Period(dt.date(2024, 4, 1), dt.date(2024, 5, 31)),
+        # The previous period (Sep 2023 - Feb 2024) spans a new year.
+        Period(dt.date(2024, 3, 1), dt.date(2024, 8, 31)),
+        Period(dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+        Period(dt.date(2024, 6, 15), dt.date(2024, 6, 15)),
+        # Long enough to be charted by year.
+        Period(dt.date(2022, 2, 3), dt.date(2025, 6, 30)),
+    ] + [
+        Period(start, start + dt.timedelta(days=rng.randint(20, 400)))
+        for start in (START_ON + dt.timedelta(days=rng.randint(0, 800)) for _ in range(4))
+    ]
+    return c
+
+
+@pytest.mark.parametrize("lookahead", ["window", "probe"])
+def test_person_figures_match_their_first_definitions(random_city, monkeypatch, lookahead):
+    monkeypatch.setattr(reports, "_lookahead", lambda: lookahead)
+    retained = 0
+    for scope in random_city.scopes:
+        for period in random_city.periods:
+            previous = period.previous()
+            homes = reports.people_by_home(scope, period, previous)
+
+            def total(figure, homes=homes):
+                return sum(getattr(home, figure) for home in homes)
+
+            where = (scope, period)
+            assert (
+                total("volunteers"),
+                total("previous_volunteers"),
+                total("new"),
+                total("previous_new"),
+            ) == old_volunteer_counts(scope, period, previous), where
+            assert (
+                reports.Ratio(total("retained"), total("volunteers")),
+                reports.Ratio(total("previous_retained"), total("previous_volunteers")),
+            ) == old_retention(scope, period, previous), where
+            retained += total("retained")
+    assert retained > 10  # the data set does exercise retention
+
+
+def test_hours_by_year_and_month_match_their_first_definition(random_city):
+    for scope in random_city.scopes:
+        for period in random_city.periods:
+            previous, buckets = period.previous(), reports.period_buckets(period)
+            new = reports._hours_by_year_and_bucket(scope, period, previous, buckets)
+            old = old_hours_by_year_and_bucket(scope, period, previous, buckets)
+
+            def minutes(rows):
+                by_key = collections.Counter()
+                for year, bucket, m, _v in rows:
+                    by_key[year, bucket] += m
+                return {key: m for key, m in by_key.items() if m}
+
+            def volunteers(rows):
+                # The previous period's volunteers per bucket were never shown.
+                return {(y, b): v for y, b, _m, v in rows if b >= 0}
+
+            assert minutes(new) == minutes(old), (scope, period)
+            assert volunteers(new) == volunteers(old), (scope, period)
+
+
+def test_homes_match_their_first_definition(random_city):
+    for scope in random_city.scopes:
+        for period in random_city.periods:
+            shift_range = (
+                reports.local_start(period.from_on, TZ),
+                reports.local_start(period.to_on + dt.timedelta(days=1), TZ),
+            )
+            by_hood, zips, unknown = old_homes(scope, period)
+            # Alone (the open data API) and from the dashboard's own pass over people.
+            homes = reports.people_by_home(scope, period, period.previous())
+            for eq in (
+                reports.equity(scope, period, shift_range=shift_range, total_minutes=0),
+                reports.equity(
+                    scope, period, shift_range=shift_range, total_minutes=0, homes=homes
+                ),
+            ):
+                assert {
+                    row.id: (row.resident_volunteers, row.resident_minutes)
+                    for row in eq.neighborhoods
+                    if row.resident_volunteers
+                } == by_hood, (scope, period)
+                assert [(z.zip_code, z.volunteers, z.minutes) for z in eq.zips] == zips
+                assert eq.unknown_home_volunteers == unknown
+
+
+def test_the_report_uses_the_faster_figures(random_city):
+    scope, period = Scope(organization_id=random_city.one.id), random_city.periods[2]
+    r = report(random_city, scope, period=period)
+    volunteers, previous_volunteers, new, previous_new = old_volunteer_counts(
+        scope, period, period.previous()
+    )
+    assert (r.volunteers.current, r.volunteers.previous) == (volunteers, previous_volunteers)
+    assert (r.new_volunteers.current, r.new_volunteers.previous) == (new, previous_new)
+    assert (r.retention.current, r.retention.previous) == old_retention(
+        scope, period, period.previous()
+    )
+    old = old_hours_by_year_and_bucket(scope, period, period.previous(), r.buckets)
+    assert r.minutes.current == sum(m for _y, b, m, _v in old if b >= 0)
+    assert r.minutes.previous == sum(m for _y, b, m, _v in old if b < 0)
+    assert [b.volunteers for b in r.buckets] == [
+        sum(v for _y, b, _m, v in old if b == index) for index in range(len(r.buckets))
+    ]
