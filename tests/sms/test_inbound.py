@@ -243,7 +243,8 @@ def test_shifts_lists_upcoming_shifts_with_codes_and_waitlist_places(
     reply = say(person.phone, "SHIFTS", now + dt.timedelta(days=2, hours=5))
     assert full.code in reply and "#1" in reply
     assert confirmed.code not in reply and past.code not in reply
-    assert "no upcoming shifts" in say(texter().phone, "turnos", now)
+    # A Spanish command word gets a Spanish answer.
+    assert "No tienes turnos" in say(texter().phone, "turnos", now)
 
 
 # --- JOIN and names ---------------------------------------------------------------------------
