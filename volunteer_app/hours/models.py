@@ -39,7 +39,18 @@ class HoursEntry(db.Model):
         sa.CheckConstraint("minutes >= 0 AND minutes <= 1440", name="minutes_in_a_day"),
         sa.UniqueConstraint("signup_id"),
         sa.Index("ix_hours_entries_user_served", "user_id", "served_on"),
-        sa.Index("ix_hours_entries_initiative_served", "initiative_id", "served_on"),
+        # An initiative's (or a list of initiatives') approved hours, read from the index
+        # alone: the public pages and every report filtered by organization, cause or
+        # initiative.
+        sa.Index(
+            "ix_hours_entries_initiative_served",
+            "initiative_id",
+            "served_on",
+            "status",
+            "user_id",
+            "minutes",
+            "shift_id",
+        ),
         # Impact reports: approved hours by date, and each person's approved hours in order
         # with their minutes, read from the index alone (no table lookups) on SQLite and
         # PostgreSQL.
