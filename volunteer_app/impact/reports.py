@@ -1,10 +1,14 @@
 """Impact reports: every figure the dashboards, the public impact pages, the exports and the
 open data API show, computed in SQL.
 
-Each figure is an aggregate query (GROUP BY, COUNT DISTINCT, SUM over CASE) that runs the same
-on SQLite and PostgreSQL, and a report runs a fixed number of them however much data there is.
-Python only combines a handful of already-aggregated rows (hours per year times that year's
-rate, months into a chart).
+Each figure is an aggregate query (GROUP BY, COUNT DISTINCT, SUM over CASE) that gives the same
+answers on SQLite and PostgreSQL, and a report runs a fixed number of them however much data
+there is. Figures that read the same rows share one pass (everything about people: see
+people_by_home). Python only combines a handful of already-aggregated rows (hours per year
+times that year's rate, months into a chart, home groups into totals).
+
+Speed at city scale is measured by benchmarks/impact_dashboard.py; the covering indexes the
+queries rely on are on hours_entries and shifts.
 
 Periods are local dates, both ends included, in the report's timezone: the initiative's own for
 an initiative, the program's (PROGRAM_TIMEZONE) otherwise. Hours are dated by `served_on`,
@@ -107,10 +111,6 @@ def _plus_days_default(element, compiler, **kw):
 def year_of(column) -> sa.ColumnElement[int]:
     """The calendar year of a date column (strftime on SQLite, EXTRACT on PostgreSQL)."""
     return sa.cast(sa.extract("year", column), sa.Integer)
-
-
-def _ratio(numerator, denominator) -> Ratio:
-    return Ratio(int(numerator or 0), int(denominator or 0))
 
 
 def _count_if(condition, value=1):
@@ -708,17 +708,16 @@ def _hours_by_year_and_bucket(
         .subquery("days")
     )
     year = year_of(days.c.served_on)
-    earlier = sa.select(sa.literal(-1), year, sa.func.sum(days.c.minutes), sa.literal(0)).group_by(
-        year
-    )
+    earlier = sa.select(sa.literal(-1), year, sa.func.sum(days.c.minutes), sa.literal(0))
+    rows = db.session.execute(sa.union_all(current, earlier.group_by(year)))
     return [
         (
-            int(year) if index < 0 else buckets[index].from_on.year,
+            int(served_year) if index < 0 else buckets[index].from_on.year,
             int(index),
             int(minutes or 0),
             int(volunteers or 0),
         )
-        for index, year, minutes, volunteers in db.session.execute(sa.union_all(current, earlier))
+        for index, served_year, minutes, volunteers in rows
     ]
 
 
