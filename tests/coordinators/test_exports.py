@@ -49,14 +49,6 @@ def exported(db, initiative, soon):
     return {"shift": shift, "later": later, "person": person, "metric": metric}
 
 
-def test_csv_has_a_bom_and_neutralises_formulas():
-    body = services.csv_bytes(["=a", "b"], [["=1+1", "+1", "-2", "@x", "\tx", 5, -3, None, "ok"]])
-    assert body.startswith(BOM)
-    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert rows[0] == ["'=a", "b"]
-    assert rows[1] == ["'=1+1", "'+1", "'-2", "'@x", "'\tx", "5", "-3", "", "ok"]
-
-
 def test_shifts_export_opens_cleanly(client, login, coordinator, initiative, exported):
     login(coordinator)
     response = client.get(f"/coordinate/initiatives/{initiative.id}/export/shifts.csv")

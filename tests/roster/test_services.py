@@ -185,23 +185,6 @@ def test_correct_hours_refuses_no_change_and_no_reason(db, now):
         hours.correct_hours(entry, minutes=60, by=make_user(), reason="same", now=now)
 
 
-@pytest.mark.parametrize(
-    ("cell", "expected"),
-    [
-        ("=1+1", "'=1+1"),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=x", "'\t=x"),
-        ("Ana", "Ana"),
-        (None, ""),
-        (3, "3"),
-    ],
-)
-def test_neutralise(cell, expected):
-    assert services.neutralise(cell) == expected
-
-
 def test_a_refused_move_leaves_the_roster_as_it_was(db, now):
     shift = make_shift(starts_at=now + dt.timedelta(days=1), capacity=1)
     make_signup(make_user(), shift)

@@ -8,13 +8,11 @@ time of invitation, so once accepted the fingerprint no longer matches and the l
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
 import hashlib
-import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -410,25 +408,6 @@ def coordinator_home(
 # CSV exports
 
 EXPORT_KINDS = ("shifts", "signups", "hours", "outcomes")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe; numbers
-    stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def csv_bytes(header: list[str], rows: Iterable[list[object]]) -> bytes:
-    """UTF-8 with a byte-order mark, so spreadsheets read accents correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(cell) for cell in header])
-    for row in rows:
-        writer.writerow(["" if cell is None else neutralise(cell) for cell in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from volunteer_app.core.auth import (
 )
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import Conflict, DomainError
+from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.extensions import db
 from volunteer_app.initiatives import manage
 from volunteer_app.initiatives.blueprints import BLUEPRINTS, get_blueprint
@@ -489,7 +490,7 @@ def export(initiative_id: int, kind: str):
         return redirect(url_for(".initiative", initiative_id=initiative_id) + "#export", 303)
     period = services.ExportRange(from_on=form.from_on.data, to_on=form.to_on.data)
     header, rows = services.export_rows(initiative, kind, period)
-    body = services.csv_bytes(header, rows)
+    body = csv_bytes(header, rows)
     filename = services.export_filename(initiative, kind, period)
     return Response(
         body,

@@ -1298,27 +1298,3 @@ def report_tables(report: Report, *, public: bool = False) -> dict[str, Table]:
         [[z.zip_code, z.volunteers, z.hours] for z in r.equity.zips],
     )
     return tables
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe; numbers
-    stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def csv_bytes(table: Table) -> bytes:
-    """UTF-8 with a byte-order mark, so spreadsheets read accents correctly."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(cell) for cell in table.header])
-    for row in table.rows:
-        writer.writerow(["" if cell is None else neutralise(cell) for cell in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -29,6 +29,7 @@ from volunteer_app.accounts.models import Organization
 from volunteer_app.core.auth import admin_required, can_manage_organization
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError
+from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
 from volunteer_app.impact import charts, rates, reports
@@ -84,7 +85,7 @@ def _url_with(endpoint: str, **values) -> str:
 
 
 def _csv_response(table: reports.Table, filename: str) -> Response:
-    response = Response(reports.csv_bytes(table), mimetype="text/csv")
+    response = Response(csv_bytes(table.header, table.rows), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -9,7 +9,6 @@ Services flush and never commit.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
 import io
@@ -25,6 +24,7 @@ from volunteer_app.accounts.models import User
 from volunteer_app.core.auth import can_manage_organization, manageable_organization_ids
 from volunteer_app.core.errors import Conflict, DomainError, NotFound
 from volunteer_app.core.phone import InvalidPhone, display, to_e164
+from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
 from volunteer_app.hours import services as hours
@@ -794,18 +794,9 @@ def published_initiatives_for_report(user: User) -> tuple[list[Initiative], list
 # ---------------------------------------------------------------------------------------------
 # CSV export
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-
-def neutralise(cell) -> str:
-    """A cell a spreadsheet will show as text: anything that could start a formula gets a
-    leading apostrophe."""
-    text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def roster_csv(roster: Roster) -> str:
-    """The roster as CSV text with a byte-order mark, local times in the initiative's zone."""
+def roster_csv(roster: Roster) -> bytes:
+    """The roster as spreadsheet-safe CSV, local times in the initiative's zone."""
     shift = roster.shift
     tz = shift.initiative.timezone
     status_names = {
@@ -835,50 +826,42 @@ def roster_csv(roster: Roster) -> str:
     def when(instant: dt.datetime | None) -> str:
         return local(instant, tz).strftime("%Y-%m-%d %H:%M") if instant else ""
 
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            _("Name"),
-            _("Phone"),
-            _("Email"),
-            _("Status"),
-            _("Waitlist position"),
-            _("SMS consent"),
-            _("Last text"),
-            _("Source"),
-            _("Checked in (%(zone)s)", zone=tz),
-            _("Checked out (%(zone)s)", zone=tz),
-            _("Hours"),
-        ]
-    )
-    for row in roster.rows:
-        signup, person = row.signup, row.user
-        text = row.last_text
-        text_status = ""
-        if text is not None:
-            text_status = text_names.get(text.status, str(text.status))
-            if text.error_code:
-                text_status += f" ({text.error_code})"
-        writer.writerow(
-            [
-                neutralise(cell)
-                for cell in (
-                    person.name,
-                    display(person.phone),
-                    person.email or "",
-                    status_names.get(signup.status, str(signup.status)),
-                    row.waitlist_rank or "",
-                    consent_names[row.consent],
-                    text_status,
-                    source_names.get(signup.source, str(signup.source)),
-                    when(signup.checked_in_at),
-                    when(signup.checked_out_at),
-                    f"{row.hours_entry.minutes / 60:.2f}"
-                    if row.hours_entry and row.hours_entry.status == HoursStatus.APPROVED
-                    else "",
-                )
-            ]
+    header = [
+        _("Name"),
+        _("Phone"),
+        _("Email"),
+        _("Status"),
+        _("Waitlist position"),
+        _("SMS consent"),
+        _("Last text"),
+        _("Source"),
+        _("Checked in (%(zone)s)", zone=tz),
+        _("Checked out (%(zone)s)", zone=tz),
+        _("Hours"),
+    ]
+
+    def text_status(text) -> str:
+        if text is None:
+            return ""
+        status = text_names.get(text.status, str(text.status))
+        return f"{status} ({text.error_code})" if text.error_code else status
+
+    rows = (
+        (
+            row.user.name,
+            display(row.user.phone),
+            row.user.email or "",
+            status_names.get(row.signup.status, str(row.signup.status)),
+            row.waitlist_rank or "",
+            consent_names[row.consent],
+            text_status(row.last_text),
+            source_names.get(row.signup.source, str(row.signup.source)),
+            when(row.signup.checked_in_at),
+            when(row.signup.checked_out_at),
+            f"{row.hours_entry.minutes / 60:.2f}"
+            if row.hours_entry and row.hours_entry.status == HoursStatus.APPROVED
+            else "",
         )
-    return out.getvalue()
+        for row in roster.rows
+    )
+    return csv_bytes(header, rows)

@@ -114,7 +114,7 @@ def roster(shift_id: int):
 def roster_csv(shift_id: int):
     shift = require_shift(shift_id)
     body = services.roster_csv(services.load_roster(shift))
-    response = Response(body.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response = Response(body, content_type="text/csv; charset=utf-8")
     filename = (
         f"roster-shift-{shift.id}-{local(shift.starts_at, shift.initiative.timezone):%Y-%m-%d}.csv"
     )
