@@ -139,3 +139,46 @@ def test_the_page_is_laid_out_for_small_screens(admin, client):
     page = client.get("/sms/simulator").get_data(as_text=True)
     assert 'name="viewport"' in page and "css/sms.css" in page
     assert '<label for="phone">' in page and '<label for="body">' in page
+
+
+def test_the_simulator_can_act_during_a_shift_to_try_in_and_out(admin, auth, db, app):
+    """The demo rarely has a shift under way: the admin sets the simulated time (in the
+    program's timezone) to inside one and checks in and out."""
+    from volunteer_app.core.time import local
+    from volunteer_app.hours.models import HoursEntry
+    from volunteer_app.shifts import services
+
+    shift = make_shift(starts_at=utcnow() + dt.timedelta(days=3), hours=2)
+    person = make_user(phone=new_phone(), consent_at=utcnow())
+    services.signup_for_shift(person, shift, now=utcnow())
+    db.session.commit()
+    zone = app.config["PROGRAM_TIMEZONE"]
+    during = local(shift.starts_at + dt.timedelta(minutes=5), zone).strftime("%Y-%m-%dT%H:%M")
+    leaving = local(shift.ends_at - dt.timedelta(minutes=2), zone).strftime("%Y-%m-%dT%H:%M")
+
+    auth.post("/sms/simulator", {"phone": person.phone, "body": "IN", "sent_at": during})
+    page = auth.post(
+        "/sms/simulator",
+        {"phone": person.phone, "body": "OUT", "sent_at": leaving},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+    db.session.expire_all()
+    entry = db.session.scalar(sa.select(HoursEntry).where(HoursEntry.user_id == person.id))
+    assert entry is not None and entry.minutes == 120  # 5 minutes late, rounded to the quarter
+    assert "2 hours credited" in bubbles(page)[-1]
+
+
+def test_without_a_time_the_simulator_uses_now(admin, auth, db):
+    shift = make_shift(starts_at=utcnow() + dt.timedelta(days=3))
+    person = make_user(phone=new_phone(), consent_at=utcnow())
+    from volunteer_app.shifts import services
+
+    services.signup_for_shift(person, shift, now=utcnow())
+    db.session.commit()
+
+    page = simulate(auth, person.phone, "IN").get_data(as_text=True)
+
+    # Three days before the shift, IN finds nothing to check in to.
+    assert db.session.get(Signup, services.signup_of(person, shift).id).checked_in_at is None
+    assert "checked in to" not in bubbles(page)[-1]

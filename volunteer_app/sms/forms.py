@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -31,6 +32,9 @@ class SimulatorForm(FlaskForm):
     body = TextAreaField(
         _l("Text message"), validators=[DataRequired(), Length(max=1600)], render_kw={"rows": 2}
     )
+    # The demo rarely has a shift under way: like `flask sms tick --now`, an admin can say when
+    # the text is sent, in the program's timezone, to try IN and OUT during a shift.
+    sent_at = DateTimeLocalField(_l("Act as if it is (optional)"), validators=[Optional()])
     submit = SubmitField(_l("Send text"))
 
     def validate_phone(self, field):

@@ -38,6 +38,7 @@ from volunteer_app.core.auth import (
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError
 from volunteer_app.core.phone import InvalidPhone, to_e164
+from volunteer_app.core.time import from_local
 from volunteer_app.extensions import csrf, db
 from volunteer_app.sms import broadcast as broadcasts
 from volunteer_app.sms import gateway
@@ -163,12 +164,15 @@ def simulator():
     form = SimulatorForm()
     if form.validate_on_submit():
         phone = form.phone.data
+        sent_at = utcnow()
+        if form.sent_at.data:
+            sent_at = from_local(form.sent_at.data, current_app.config["PROGRAM_TIMEZONE"])
         try:
             handle_inbound(
                 phone,
                 form.body.data,
                 "SIM" + uuid.uuid4().hex,
-                utcnow(),
+                sent_at,
                 to_phone=current_app.config.get("TWILIO_FROM_NUMBER", ""),
             )
             db.session.commit()
