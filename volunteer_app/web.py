@@ -47,12 +47,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
         from volunteer_app.accounts.models import User
 
+        user_id, _, _fingerprint = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        # A session from before a password change no longer matches: it is logged out.
+        return user if user is not None and user.session_id == session_id else None
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 

@@ -575,3 +575,31 @@ def test_profile_page_runs_a_fixed_number_of_queries(
     with count_queries() as many:
         assert client.get("/profile").status_code == 200
     assert len(few) == len(many) <= 12
+
+
+def test_a_password_reset_logs_out_every_other_browser(app, db, client, auth, ana, outbox):
+    """A stolen laptop stays logged in only until the password is reset elsewhere: both the
+    session and the remember-me cookie carry a fingerprint of the password."""
+    laptop = app.test_client()
+    token = csrf_token(laptop, "/login")
+    laptop.post(
+        "/login",
+        data={
+            "email": "ana@example.org",
+            "password": PASSWORD,
+            "remember": "y",
+            "csrf_token": token,
+        },
+    )
+    assert logged_in(laptop)
+    assert laptop.get_cookie("remember_token") is not None
+
+    auth.post("/password/forgot", {"email": "ana@example.org"})
+    path = reset_link(outbox)[len(app.config["PUBLIC_BASE_URL"]) :]
+    new = {"password": "my new long password", "password_confirm": "my new long password"}
+    auth.post(path, new, page=path)
+
+    assert logged_in(client)  # the browser that reset it stays in
+    assert not logged_in(laptop)
+    laptop.delete_cookie("session")  # only the remember-me cookie left: still refused
+    assert not logged_in(laptop)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -172,6 +173,16 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
+
+    @property
+    def session_id(self) -> str:
+        """What the session and the remember-me cookie hold: the id and a fingerprint of the
+        password hash, so changing the password logs out every other browser."""
+        fingerprint = hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+        return f"{self.id}:{fingerprint}"
+
+    def get_id(self) -> str:
+        return self.session_id
 
     @property
     def is_admin(self) -> bool:
