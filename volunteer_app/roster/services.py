@@ -41,9 +41,14 @@ from volunteer_app.shifts.models import (
     SignupSource,
     SignupStatus,
 )
-from volunteer_app.shifts.services import lock_shift, lock_user, signup_of
+from volunteer_app.shifts.services import (
+    confirm_waiting,
+    lock_shift,
+    lock_user,
+    next_waitlist_position,
+    signup_of,
+)
 from volunteer_app.sms.models import Direction, Message, MessageStatus
-from volunteer_app.sms.outbox import queue_sms
 
 # ---------------------------------------------------------------------------------------------
 # Reading the roster
@@ -268,7 +273,7 @@ def add_walk_in(
             shift.capacity += 1
             raised = True
         elif when_full == "waitlist":
-            position = _next_waitlist_position(shift.id)
+            position = next_waitlist_position(shift.id)
             db.session.add(signup)
             signup.status = SignupStatus.WAITLISTED
             signup.waitlist_position = position
@@ -305,14 +310,6 @@ def add_new_walk_in(
     return add_walk_in(person, shift, now=now, when_full=when_full), person, created
 
 
-def _next_waitlist_position(shift_id: int) -> int:
-    # Safe without a sequence: the caller holds the shift's row lock.
-    highest = db.session.scalar(
-        sa.select(sa.func.max(Signup.waitlist_position)).where(Signup.shift_id == shift_id)
-    )
-    return (highest or 0) + 1
-
-
 # ---------------------------------------------------------------------------------------------
 # Moving people between the waitlist and confirmed spots
 
@@ -341,21 +338,7 @@ def confirm_from_waitlist(signup: Signup, *, now: dt.datetime) -> Signup:
         raise ShiftFull(
             _("No spot is free. Raise the capacity or move someone to the waitlist first.")
         )
-    signup.status = SignupStatus.CONFIRMED
-    signup.waitlist_position = None
-    signup.confirmed_at = now
-    shift.spots_taken += 1
-    db.session.flush()
-    if shift.starts_at > now:
-        queue_sms(
-            signup.user,
-            "waitlist_promoted",
-            key=f"signup:{signup.id}:promoted:{now.timestamp():.0f}",
-            now=now,
-            shift=shift,
-            shift_id=shift.id,
-            signup_id=signup.id,
-        )
+    confirm_waiting(shift, signup, now=now)
     return signup
 
 
@@ -370,7 +353,7 @@ def move_to_waitlist(signup: Signup, *, now: dt.datetime) -> Signup:
     db.session.refresh(signup)
     if signup.status != SignupStatus.CONFIRMED:
         raise Conflict(_("Only confirmed people who have not attended can be moved."))
-    position = _next_waitlist_position(shift.id)
+    position = next_waitlist_position(shift.id)
     signup.status = SignupStatus.WAITLISTED
     signup.waitlist_position = position
     shift.spots_taken -= 1

@@ -286,7 +286,7 @@ def signup_for_shift(
         )
         return SignupResult(signup, waitlisted=False)
 
-    position = _next_waitlist_position(shift.id)  # before the row changes: autoflush
+    position = next_waitlist_position(shift.id)  # before the row changes: autoflush
     db.session.add(signup)
     signup.status = SignupStatus.WAITLISTED
     signup.waitlist_position = position
@@ -313,7 +313,7 @@ def _invitation_accepted(user: User, shift: Shift, *, now: dt.datetime) -> None:
     mark_invitation_accepted(user.id, shift.id, now=now)
 
 
-def _next_waitlist_position(shift_id: int) -> int:
+def next_waitlist_position(shift_id: int) -> int:
     # Safe without a sequence: the caller holds the shift's row lock.
     highest = db.session.scalar(
         sa.select(sa.func.max(Signup.waitlist_position)).where(Signup.shift_id == shift_id)
@@ -365,12 +365,22 @@ def promote_waitlist(shift: Shift, *, now: dt.datetime) -> list[Signup]:
             break
         if clashing_signup(signup.user_id, shift) is not None:
             continue
-        signup.status = SignupStatus.CONFIRMED
-        signup.waitlist_position = None
-        signup.confirmed_at = now
-        shift.spots_taken += 1
+        confirm_waiting(shift, signup, now=now)
         promoted.append(signup)
-        db.session.flush()
+    return promoted
+
+
+def confirm_waiting(shift: Shift, signup: Signup, *, now: dt.datetime) -> None:
+    """Give a waiting person one of the shift's free spots and text them that it opened.
+
+    The caller holds the shift's row lock and has checked that a spot is free.
+    """
+    signup.status = SignupStatus.CONFIRMED
+    signup.waitlist_position = None
+    signup.confirmed_at = now
+    shift.spots_taken += 1
+    db.session.flush()
+    if shift.starts_at > now:
         queue_sms(
             signup.user,
             "waitlist_promoted",
@@ -380,7 +390,6 @@ def promote_waitlist(shift: Shift, *, now: dt.datetime) -> list[Signup]:
             shift_id=shift.id,
             signup_id=signup.id,
         )
-    return promoted
 
 
 # ---------------------------------------------------------------------------------------------
