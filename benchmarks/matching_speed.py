@@ -20,16 +20,14 @@ import logging
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from throwaway import throwaway_database  # noqa: E402 - benchmarks/throwaway.py
 
 NOW = dt.datetime(2026, 6, 1, 14, 0, tzinfo=dt.UTC)
 SEED = 20260601
@@ -377,23 +375,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.INFO)
 
-    if not args.database_url:
-        with tempfile.TemporaryDirectory() as folder:
-            ok = run(f"sqlite:///{folder}/matching.sqlite3", args.runs)
-    else:
-        admin = make_url(args.database_url)
-        if admin.drivername in ("postgresql", "postgres"):
-            admin = admin.set(drivername="postgresql+psycopg")
-        name = f"bench_matching_{uuid.uuid4().hex[:8]}"
-        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            ok = run(admin.set(database=name).render_as_string(hide_password=False), args.runs)
-        finally:
-            with engine.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            engine.dispose()
+    with throwaway_database(args.database_url, "bench_matching") as database_url:
+        ok = run(database_url, args.runs)
     sys.exit(0 if ok else 1)
 
 

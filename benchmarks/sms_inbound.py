@@ -16,11 +16,9 @@ import argparse
 import datetime as dt
 import itertools
 import logging
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,8 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from throwaway import throwaway_database  # noqa: E402 - benchmarks/throwaway.py
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 PUBLIC = "https://volunteer.example.org"
@@ -216,23 +213,6 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(int(round(share * (len(ordered) - 1))), len(ordered) - 1)]
 
 
-def create_postgres_database(url: str):
-    admin = make_url(url)
-    if admin.drivername in ("postgresql", "postgres"):
-        admin = admin.set(drivername="postgresql+psycopg")
-    name = f"bench_inbound_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
-
-    return admin.set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a PostgreSQL URL (default: SQLite in a temp dir)")
@@ -242,15 +222,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.INFO)
 
-    tmp = tempfile.TemporaryDirectory()
-    drop = None
-    if args.database_url:
-        database_url, drop = create_postgres_database(args.database_url)
-        backend = "postgresql"
-    else:
-        database_url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-        backend = "sqlite"
-    try:
+    backend = "postgresql" if args.database_url else "sqlite"
+    with throwaway_database(args.database_url, "bench_inbound") as database_url:
         app = make_app(database_url)
         with app.app_context():
             from volunteer_app.extensions import db
@@ -260,10 +233,6 @@ def main() -> None:
             result = measure(app, world, args.requests, args.seed)
             db.session.remove()
             db.engine.dispose()
-    finally:
-        if drop:
-            drop()
-        tmp.cleanup()
 
     ms = [t * 1000 for t in result["all"]]
     print(f"Inbound SMS webhook, {backend}, {len(ms)} signed requests (after {WARM_UP} warm-up)")

@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import multiprocessing
-import os
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from throwaway import throwaway_database  # noqa: E402 - benchmarks/throwaway.py
 
 NOON = dt.datetime(2026, 6, 1, 16, 0, tzinfo=dt.UTC)  # 12:00 in New York: no quiet hours
 
@@ -118,23 +115,6 @@ def run(database_url: str, count: int, workers: int, threads: int, batch: int, f
     return {"workers": workers, "messages": count, "seconds": seconds, "rate": count / seconds}
 
 
-def create_postgres_database(url: str):
-    admin = make_url(url)
-    if admin.drivername in ("postgresql", "postgres"):
-        admin = admin.set(drivername="postgresql+psycopg")
-    name = f"bench_sms_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
-
-    return admin.set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a PostgreSQL URL (default: SQLite in a temp dir)")
@@ -146,30 +126,21 @@ def main() -> None:
     from tests.sms.fake_twilio import FakeTwilio
 
     fake = FakeTwilio().start()
-    tmp = tempfile.TemporaryDirectory()
-    drop = None
-    if args.database_url:
-        database_url, drop = create_postgres_database(args.database_url)
-        backend = "postgresql"
-    else:
-        database_url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-        backend = "sqlite"
+    backend = "postgresql" if args.database_url else "sqlite"
     try:
-        app = make_app(database_url, fake.base_url)
-        with app.app_context():
-            from volunteer_app.extensions import db
+        with throwaway_database(args.database_url, "bench_sms") as database_url:
+            app = make_app(database_url, fake.base_url)
+            with app.app_context():
+                from volunteer_app.extensions import db
 
-            db.create_all()
-            db.engine.dispose()
-        rows = [
-            run(database_url, args.messages, workers, args.threads, args.batch, fake)
-            for workers in (1, 4)
-        ]
+                db.create_all()
+                db.engine.dispose()
+            rows = [
+                run(database_url, args.messages, workers, args.threads, args.batch, fake)
+                for workers in (1, 4)
+            ]
     finally:
         fake.stop()
-        if drop:
-            drop()
-        tmp.cleanup()
 
     print(f"SMS worker to a local fake Twilio, {backend}, {args.threads} threads per worker")
     print(f"{'workers':>7}  {'messages':>8}  {'seconds':>7}  {'msg/s':>7}")
