@@ -622,3 +622,39 @@ def test_the_report_uses_the_faster_figures(random_city):
     assert [b.volunteers for b in r.buckets] == [
         sum(v for _y, b, _m, v in old if b == index) for index in range(len(r.buckets))
     ]
+
+
+def test_an_outcome_goal_stands_at_its_latest_measurement_as_on_the_initiative_page(db):
+    """Reading level is measured again and again: 48, 51, 55 percent is 55 percent, not 154.
+    The dashboard, the open data and the initiative page must say the same."""
+    from tests.factories import make_initiative, make_metric, make_outcome_record
+    from volunteer_app.initiatives.models import MetricKind
+    from volunteer_app.initiatives.services import goal_progress
+
+    initiative = make_initiative()
+    reading = make_metric(
+        initiative, "Reading at grade level", unit="%", kind=MetricKind.OUTCOME, target=60
+    )
+    trees = make_metric(initiative, "Trees planted", kind=MetricKind.OUTPUT, target=100)
+    for metric, value, day in [
+        (reading, 48, dt.date(2025, 2, 1)),
+        (reading, 55, dt.date(2025, 3, 20)),
+        (reading, 51, dt.date(2025, 3, 1)),
+        (reading, 70, dt.date(2025, 6, 1)),  # after the period
+        (trees, 5, dt.date(2025, 2, 1)),
+        (trees, 7, dt.date(2025, 3, 20)),
+    ]:
+        make_outcome_record(metric, value, period_start_on=day)
+    db.session.commit()
+
+    period = Period(dt.date(2025, 3, 1), dt.date(2025, 3, 31))
+    rows = {
+        g.name: g
+        for g in reports.goal_rows(Scope(initiative_id=initiative.id), period, today=period.to_on)
+    }
+
+    assert rows["Reading at grade level"].to_date == 55  # the latest by the end of March
+    assert rows["Reading at grade level"].in_period == 55  # the latest measured in March
+    assert rows["Reading at grade level"].percent == 91
+    assert rows["Trees planted"].to_date == 12 and rows["Trees planted"].in_period == 7
+    assert goal_progress([reading.id])[reading.id] == 70  # today, the page shows June's 70

@@ -781,11 +781,15 @@ def _shifts_by_bucket(
 def goal_rows(
     scope: Scope, period: Period, *, today: dt.date, initiative_ids: list[int] | None = None
 ) -> list[GoalRow]:
-    """Every goal of the published and closed initiatives in scope, with the records of the
-    period, the total up to its end, and the pace each needs by its deadline, in one query."""
+    """Every goal of the published and closed initiatives in scope, with what was recorded in
+    the period, where it stood at the period's end, and the pace each needs by its deadline, in
+    one query. Outputs add up their records; an outcome stands at its latest measurement
+    (initiatives.services.latest_record_value), as on the initiative's own page."""
     from volunteer_app.initiatives.manage import goal_pace
+    from volunteer_app.initiatives.models import MetricKind
+    from volunteer_app.initiatives.services import latest_record_value
 
-    in_period = sa.func.coalesce(
+    in_period_sum = sa.func.coalesce(
         sa.func.sum(
             sa.case(
                 (
@@ -800,11 +804,23 @@ def goal_rows(
         ),
         0,
     )
-    to_date = sa.func.coalesce(
+    to_date_sum = sa.func.coalesce(
         sa.func.sum(
             sa.case((OutcomeRecord.period_start_on <= period.to_on, OutcomeRecord.value), else_=0)
         ),
         0,
+    )
+    is_outcome = OutcomeMetric.kind == MetricKind.OUTCOME
+    in_period = sa.case(
+        (
+            is_outcome,
+            sa.func.coalesce(latest_record_value(from_on=period.from_on, to_on=period.to_on), 0),
+        ),
+        else_=in_period_sum,
+    )
+    to_date = sa.case(
+        (is_outcome, sa.func.coalesce(latest_record_value(to_on=period.to_on), 0)),
+        else_=to_date_sum,
     )
     public_scope = Scope(
         scope.organization_id, scope.initiative_id, scope.cause_id, public_only=True

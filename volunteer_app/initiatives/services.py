@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
 from volunteer_app.accounts.models import Organization
 from volunteer_app.core.errors import NotFound
@@ -76,11 +76,43 @@ def progress_percent(achieved: decimal.Decimal, target: decimal.Decimal) -> int:
     return math.floor(decimal.Decimal(achieved) * 100 / decimal.Decimal(target))
 
 
-def goal_progress(metric_ids: Iterable[int]) -> dict[int, decimal.Decimal]:
-    """Where each metric stands, from its outcome records that are not voided.
+def latest_record_value(
+    *, from_on: dt.date | None = None, to_on: dt.date | None = None
+) -> sa.ScalarSelect:
+    """The value of the latest live record of the `OutcomeMetric` in the enclosing query, among
+    records whose period starts within [from_on, to_on] (None when there is none).
 
-    An output (trees planted) adds up: the sum of its records. An outcome (share of students
-    reading at grade level) is a state that is measured again and again: its latest record.
+    This is how an outcome goal stands (share of students reading at grade level: measured again
+    and again, the latest counts), while an output goal (trees planted) adds up its records.
+    Every report of goal progress uses it. The record table is aliased and the subquery
+    correlates to the metric only, so it also works in queries that join records themselves.
+    """
+    from volunteer_app.impact.models import OutcomeRecord
+
+    record = aliased(OutcomeRecord)
+    within = []
+    if from_on is not None:
+        within.append(record.period_start_on >= from_on)
+    if to_on is not None:
+        within.append(record.period_start_on <= to_on)
+    return (
+        sa.select(record.value)
+        .where(record.metric_id == OutcomeMetric.id, record.voided_at.is_(None), *within)
+        .order_by(
+            sa.func.coalesce(record.period_end_on, record.period_start_on).desc(),
+            record.recorded_at.desc(),
+            record.id.desc(),
+        )
+        .limit(1)
+        .correlate(OutcomeMetric)
+        .scalar_subquery()
+    )
+
+
+def goal_progress(metric_ids: Iterable[int]) -> dict[int, decimal.Decimal]:
+    """Where each metric stands, from its outcome records that are not voided: the sum of an
+    output's records, the latest of an outcome's (see `latest_record_value`).
+
     One query; metrics without records get 0. An empty list runs no query.
     """
     from volunteer_app.impact.models import OutcomeRecord
@@ -88,23 +120,15 @@ def goal_progress(metric_ids: Iterable[int]) -> dict[int, decimal.Decimal]:
     ids = sorted(set(metric_ids))
     if not ids:
         return {}
-    live = sa.and_(OutcomeRecord.metric_id == OutcomeMetric.id, OutcomeRecord.voided_at.is_(None))
-    total = sa.select(sa.func.sum(OutcomeRecord.value)).where(live).scalar_subquery()
-    latest = (
-        sa.select(OutcomeRecord.value)
-        .where(live)
-        .order_by(
-            sa.func.coalesce(OutcomeRecord.period_end_on, OutcomeRecord.period_start_on).desc(),
-            OutcomeRecord.recorded_at.desc(),
-            OutcomeRecord.id.desc(),
-        )
-        .limit(1)
+    total = (
+        sa.select(sa.func.sum(OutcomeRecord.value))
+        .where(OutcomeRecord.metric_id == OutcomeMetric.id, OutcomeRecord.voided_at.is_(None))
         .scalar_subquery()
     )
     rows = db.session.execute(
         sa.select(
             OutcomeMetric.id,
-            sa.case((OutcomeMetric.kind == MetricKind.OUTCOME, latest), else_=total),
+            sa.case((OutcomeMetric.kind == MetricKind.OUTCOME, latest_record_value()), else_=total),
         ).where(OutcomeMetric.id.in_(ids))
     )
     progress = {metric_id: decimal.Decimal(0) for metric_id in ids}
