@@ -37,12 +37,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from volunteer_app.accounts.models import User
+from volunteer_app.core.sql import day_number, plus_days, year_of
 from volunteer_app.core.time import from_local, local
 from volunteer_app.extensions import db
 from volunteer_app.hours.models import HoursEntry, HoursStatus
@@ -61,56 +59,6 @@ ZERO = decimal.Decimal(0)
 
 # ---------------------------------------------------------------------------------------------
 # Portable SQL helpers
-
-
-class day_number(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
-    """A date as a whole number of days, so two dates subtract to the days between them:
-    julianday() on SQLite, date arithmetic on PostgreSQL."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(day_number, "sqlite")
-def _day_number_sqlite(element, compiler, **kw):
-    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) AS INTEGER)"
-
-
-@compiles(day_number)
-def _day_number_default(element, compiler, **kw):
-    return f"({compiler.process(element.clauses, **kw)} - DATE '2000-01-01')"
-
-
-class plus_days(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
-    """A date column `days` days later, as a date the column's index can compare with:
-    date(x, '+N days') on SQLite, date plus integer on PostgreSQL."""
-
-    type = sa.Date()
-    inherit_cache = True
-
-    def __init__(self, column, days: int):
-        self.days = int(days)
-        super().__init__(column)
-
-    # The day count is part of the SQL text, so it belongs in the statement cache key.
-    _traverse_internals = FunctionElement._traverse_internals + [
-        ("days", InternalTraversal.dp_plain_obj)
-    ]
-
-
-@compiles(plus_days, "sqlite")
-def _plus_days_sqlite(element, compiler, **kw):
-    return f"date({compiler.process(element.clauses, **kw)}, '{element.days:+d} days')"
-
-
-@compiles(plus_days)
-def _plus_days_default(element, compiler, **kw):
-    return f"({compiler.process(element.clauses, **kw)} + {element.days:d})"
-
-
-def year_of(column) -> sa.ColumnElement[int]:
-    """The calendar year of a date column (strftime on SQLite, EXTRACT on PostgreSQL)."""
-    return sa.cast(sa.extract("year", column), sa.Integer)
 
 
 def _count_if(condition, value=1):
@@ -562,25 +510,42 @@ class HomeGroup:
     minutes: int  # in the period
 
 
-def _lookahead() -> str:
-    """How an entry finds the person's next day of service: "window" reads each person's
-    entries in date order from an index and looks at the next one (LEAD), which PostgreSQL
-    streams; "probe" asks the index whether a later day exists within reach (EXISTS), which
-    costs SQLite less than its window functions, as they copy every row into a buffer first.
-    Both give the same answers (the tests run both on both databases)."""
+def _lookahead(scope: Scope) -> str:
+    """How an entry finds the person's next day of service.
+
+    - "stored": over the whole program, each entry already holds the days to its person's next
+      day of approved service (HoursEntry.days_to_next_service, kept by the hours module), so
+      nothing is looked up at all. Only right when every initiative is in scope.
+    - "window", for a narrower scope on PostgreSQL: each person's entries in date order from
+      an index, looking at the next one (LEAD), which PostgreSQL streams.
+    - "probe", for a narrower scope on SQLite: ask the index whether a later day exists within
+      reach (EXISTS), which costs SQLite less than its window functions, as they copy every
+      row into a buffer first.
+
+    All give the same answers (the tests run each of them on both databases)."""
+    if scope.initiative_ids() is None and scope.initiative_id is None:
+        return "stored"
     return "probe" if db.session.get_bind().dialect.name == "sqlite" else "window"
 
 
 def _service_rows(scope: Scope, period: Period, previous: Period, *, retention: bool):
-    """Approved hours in scope up to RETENTION_DAYS after the period (earlier history too, for
-    each person's first day), each with `back`: 1 when the same person served again, in
-    scope, 1 to RETENTION_DAYS days after that entry's day; two entries on one day are not
-    serving again (see _lookahead for how the next day is found)."""
+    """Approved hours in scope up to the end of the period (earlier history too, for each
+    person's first day), each with `back`: 1 when the same person served again, in scope, 1 to
+    RETENTION_DAYS days after that entry's day; two entries on one day are not serving again
+    (see _lookahead for how the next day is found; looking it up takes the entries up to
+    RETENTION_DAYS after the period as well)."""
     approved = [HoursEntry.status == HoursStatus.APPROVED, *scope.on(HoursEntry.initiative_id)]
-    in_reach = HoursEntry.served_on <= period.to_on + dt.timedelta(days=RETENTION_DAYS)
-    if not retention:
+    lookahead = _lookahead(scope) if retention else None
+    reach = RETENTION_DAYS if lookahead in ("probe", "window") else 0
+    in_reach = HoursEntry.served_on <= period.to_on + dt.timedelta(days=reach)
+    in_periods = sa.and_(
+        HoursEntry.served_on >= previous.from_on, HoursEntry.served_on <= period.to_on
+    )
+    if lookahead is None:
         back = sa.literal(0)
-    elif _lookahead() == "probe":
+    elif lookahead == "stored":
+        back = sa.case((HoursEntry.days_to_next_service <= RETENTION_DAYS, 1), else_=0)
+    elif lookahead == "probe":
         # Only entries in the two periods need an answer.
         later = aliased(HoursEntry)
         served_again = (
@@ -594,17 +559,7 @@ def _service_rows(scope: Scope, period: Period, previous: Period, *, retention: 
             )
             .exists()
         )
-        back = sa.case(
-            (
-                sa.and_(
-                    HoursEntry.served_on >= previous.from_on,
-                    HoursEntry.served_on <= period.to_on,
-                    served_again,
-                ),
-                1,
-            ),
-            else_=0,
-        )
+        back = sa.case((sa.and_(in_periods, served_again), 1), else_=0)
     else:
         next_on = sa.func.lead(HoursEntry.served_on).over(
             partition_by=HoursEntry.user_id, order_by=HoursEntry.served_on
