@@ -40,7 +40,7 @@ from flask import current_app
 from sqlalchemy.orm import aliased
 
 from volunteer_app.accounts.models import User
-from volunteer_app.core.sql import day_number, plus_days, year_of
+from volunteer_app.core.sql import day_number, month_key, plus_days, year_of
 from volunteer_app.core.time import from_local, local
 from volunteer_app.extensions import db
 from volunteer_app.hours.models import HoursEntry, HoursStatus
@@ -642,19 +642,29 @@ def _hours_by_year_and_bucket(
     """(year, bucket, minutes, volunteers) for the period (buckets 0..n-1) and the previous
     period (bucket -1, whose volunteers are not needed), in one statement.
 
+    The period's entries are grouped by their calendar month (or year, for long periods), a
+    key read straight off the date, and the keys are matched to the buckets here: buckets are
+    whole months or years clipped to the period, and the WHERE does the clipping.
+
     The previous period only needs its minutes per calendar year (for the rates), so its
     entries are summed per day, in the order the index already holds them, and the few days
     then per year: far cheaper than sorting every entry by a computed key."""
-    bucket = _bucket_index(HoursEntry.served_on, [b.from_on for b in buckets])
+    by_year = bool(buckets) and buckets[0].by_year
+    if by_year:
+        key = year_of(HoursEntry.served_on)
+        bucket_of = {b.from_on.year: index for index, b in enumerate(buckets)}
+    else:
+        key = month_key(HoursEntry.served_on)
+        bucket_of = {f"{b.from_on:%Y-%m}": index for index, b in enumerate(buckets)}
     current = (
         sa.select(
-            bucket,
+            key,
             sa.null(),
             sa.func.sum(HoursEntry.minutes),
             sa.func.count(sa.distinct(HoursEntry.user_id)),
         )
         .where(*_approved_hours(scope, period.from_on, period.to_on))
-        .group_by(bucket)
+        .group_by(key)
     )
     days = (
         sa.select(HoursEntry.served_on, sa.func.sum(HoursEntry.minutes).label("minutes"))
@@ -663,17 +673,18 @@ def _hours_by_year_and_bucket(
         .subquery("days")
     )
     year = year_of(days.c.served_on)
-    earlier = sa.select(sa.literal(-1), year, sa.func.sum(days.c.minutes), sa.literal(0))
+    earlier = sa.select(sa.null(), year, sa.func.sum(days.c.minutes), sa.literal(0))
     rows = db.session.execute(sa.union_all(current, earlier.group_by(year)))
-    return [
-        (
-            int(served_year) if index < 0 else buckets[index].from_on.year,
-            int(index),
-            int(minutes or 0),
-            int(volunteers or 0),
-        )
-        for index, served_year, minutes, volunteers in rows
-    ]
+    result = []
+    for bucket_key, served_year, minutes, volunteers in rows:
+        if bucket_key is None:
+            result.append((int(served_year), -1, int(minutes or 0), 0))
+        else:
+            index = bucket_of[int(bucket_key) if by_year else bucket_key]
+            result.append(
+                (buckets[index].from_on.year, index, int(minutes or 0), int(volunteers or 0))
+            )
+    return result
 
 
 def _show_up(
