@@ -1,11 +1,13 @@
 """Impact pages: the public program summary, the program dashboard (admins), an organization's
-dashboard (its coordinators and admins), an initiative's public impact page with its badge,
-CSV exports of every table, the value-of-an-hour settings (admins), and `flask impact`."""
+dashboard (its coordinators and admins), the list of every goal behind each dashboard, an
+initiative's public impact page with its badge, CSV exports of every table, the value-of-an-hour
+settings (admins), and `flask impact`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 
 import click
 import sqlalchemy as sa
@@ -32,7 +34,7 @@ from volunteer_app.core.errors import DomainError
 from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
-from volunteer_app.impact import charts, rates, reports
+from volunteer_app.impact import charts, goal_lists, rates, reports
 from volunteer_app.impact.forms import PublicFilterForm, RateForm, ReportFilterForm
 from volunteer_app.impact.reports import Period, ReportRequest, Scope
 from volunteer_app.initiatives.models import Initiative
@@ -41,8 +43,10 @@ from volunteer_app.reference.models import Cause
 bp = Blueprint("impact", __name__, url_prefix="/impact")
 
 BADGE_MAX_AGE = 3600
-# A chart of more bars than this is unreadable; the table below it lists every goal.
-MAX_CHARTED_GOALS = 30
+# A dashboard charts and lists at most this many goals (a chart of more bars is unreadable, and
+# a city's hundreds of goals make a page nobody can use on a phone); past it, the dashboard
+# shows the goals that need attention most and links to the goals page, which lists them all.
+MAX_LISTED_GOALS = 30
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,8 +102,13 @@ def _table_or_404(report: reports.Report, table: str, *, public: bool) -> report
     return reports.report_tables(report, public=public)[table]
 
 
-def _charts(report: reports.Report) -> dict:
-    """The SVG charts of a report; their data tables are rendered by the template."""
+def _charts(report: reports.Report, charted: list[reports.GoalRow] | None = None) -> dict:
+    """The SVG charts of a report; their data tables are rendered by the template. The goal
+    chart shows the `charted` goals: by default the report's first MAX_LISTED_GOALS; a dashboard
+    with more goals passes those that need attention most."""
+    needing_attention = charted is not None and len(charted) < len(report.goals)
+    if charted is None:
+        charted = report.goals[:MAX_LISTED_GOALS]
     by_year = report.by_year
 
     def label(bucket, short=True):
@@ -163,9 +172,9 @@ def _charts(report: reports.Report) -> dict:
                 percent=g.percent,
             ),
         )
-        for g in report.goals[:MAX_CHARTED_GOALS]
+        for g in charted
     ]
-    met = sum(1 for g in report.goals if g.is_met)
+    met = sum(1 for g in charted if g.is_met)
     return {
         "hours": charts.bar_chart(
             "chart-hours",
@@ -201,12 +210,14 @@ def _charts(report: reports.Report) -> dict:
         ),
         "goals": charts.progress_chart(
             "chart-goals",
-            _("Progress toward each goal"),
+            _("Progress toward the goals that need attention most")
+            if needing_attention
+            else _("Progress toward each goal"),
             _(
                 "Horizontal bars, one per goal, showing the share of its target reached so far: "
                 "%(met)d of %(count)d goals reached.",
                 met=met,
-                count=len(report.goals),
+                count=len(charted),
             ),
             goals,
         )
@@ -221,8 +232,21 @@ def format_date_long(day: dt.date) -> str:
     return format_date(day, "long")
 
 
-def _dashboard_report(organization: Organization | None):
-    """The report a program or organization dashboard asks for, from its filters."""
+@dataclass(frozen=True)
+class DashboardFilters:
+    """What a dashboard's filter form asked for, read the same way by every dashboard page."""
+
+    form: ReportFilterForm
+    scope: Scope
+    period: Period
+    now: dt.datetime
+    today: dt.date
+    tz: str
+
+
+def _dashboard_filters(organization: Organization | None) -> DashboardFilters:
+    """The filters of a program or organization dashboard (or its goals page), from the query
+    string; invalid fields are reported on the form and left out."""
     now = utcnow()
     tz = reports.program_timezone()
     today = local(now, tz).date()
@@ -246,34 +270,92 @@ def _dashboard_report(organization: Organization | None):
         initiative_id=form.valid("initiative"),
         cause_id=form.valid("cause"),
     )
+    return DashboardFilters(
+        form=form,
+        scope=scope,
+        period=_period_from(form, reports.default_period(today)),
+        now=now,
+        today=today,
+        tz=tz,
+    )
+
+
+def _dashboard_report(organization: Organization | None):
+    """The report a program or organization dashboard asks for, from its filters."""
+    filters = _dashboard_filters(organization)
     report = reports.build_report(
         ReportRequest(
-            period=_period_from(form, reports.default_period(today)),
-            scope=scope,
-            timezone=tz,
-            region=form.valid("region"),
+            period=filters.period,
+            scope=filters.scope,
+            timezone=filters.tz,
+            region=filters.form.valid("region"),
         ),
-        now=now,
+        now=filters.now,
     )
     return report, {
-        "form": form,
-        "presets": _presets(today),
-        "max_charted_goals": MAX_CHARTED_GOALS,
-        "generated_at": now,
-        "tz": tz,
+        "form": filters.form,
+        "presets": _presets(filters.today),
+        "generated_at": filters.now,
+        "tz": filters.tz,
     }
 
 
-def _render_dashboard(report, context, *, organization, csv_endpoint):
+def _render_dashboard(report, context, *, organization, csv_endpoint, goals_endpoint):
+    goals = report.goals
+    if len(goals) > MAX_LISTED_GOALS:
+        listed = goal_lists.goals_needing_attention(goals, MAX_LISTED_GOALS)
+        states = goal_lists.goal_states(goals)
+    else:
+        listed, states = goals, None
     return render_template(
         "impact/dashboard.html",
         report=report,
-        charts=_charts(report),
+        charts=_charts(report, listed),
+        listed_goals=listed,
+        goal_states=states,
         organization=organization,
         csv_endpoint=csv_endpoint,
+        goals_endpoint=goals_endpoint,
         url_with=_url_with,
         tables=reports.ALL_TABLES,
         **context,
+    )
+
+
+def _chosen_filters(form: ReportFilterForm) -> list[tuple[str, str]]:
+    """(field label, chosen option) for each of organization, initiative and cause that narrows
+    the page, read from the form's own choices (no query)."""
+    chosen = []
+    for name in ("organization", "initiative", "cause"):
+        field = getattr(form, name, None)
+        value = form.valid(name)
+        if field is None or value is None:
+            continue
+        for choice in field.choices:
+            if choice.value == str(value):
+                chosen.append((str(field.label.text), str(choice.label)))
+    return chosen
+
+
+def _render_goals(organization, *, dashboard_endpoint, csv_endpoint):
+    """Every goal of a dashboard's scope and period: one query for the goals, no report."""
+    filters = _dashboard_filters(organization)
+    goals = reports.goal_rows(filters.scope, filters.period, today=filters.today)
+    return render_template(
+        "impact/goals.html",
+        goals=goals,
+        goal_states=goal_lists.goal_states(goals),
+        period=filters.period,
+        form=filters.form,
+        presets=_presets(filters.today),
+        show_region=False,
+        chosen=_chosen_filters(filters.form),
+        organization=organization,
+        dashboard_endpoint=dashboard_endpoint,
+        csv_endpoint=csv_endpoint,
+        url_with=_url_with,
+        generated_at=filters.now,
+        tz=filters.tz,
     )
 
 
@@ -285,7 +367,21 @@ def _render_dashboard(report, context, *, organization, csv_endpoint):
 @admin_required
 def program():
     report, context = _dashboard_report(None)
-    return _render_dashboard(report, context, organization=None, csv_endpoint="impact.program_csv")
+    return _render_dashboard(
+        report,
+        context,
+        organization=None,
+        csv_endpoint="impact.program_csv",
+        goals_endpoint="impact.program_goals",
+    )
+
+
+@bp.route("/program/goals")
+@admin_required
+def program_goals():
+    return _render_goals(
+        None, dashboard_endpoint="impact.program", csv_endpoint="impact.program_csv"
+    )
 
 
 @bp.route("/program/<table>.csv")
@@ -313,7 +409,20 @@ def organization(organization_id: int):
     org = _organization_or_abort(organization_id)
     report, context = _dashboard_report(org)
     return _render_dashboard(
-        report, context, organization=org, csv_endpoint="impact.organization_csv"
+        report,
+        context,
+        organization=org,
+        csv_endpoint="impact.organization_csv",
+        goals_endpoint="impact.organization_goals",
+    )
+
+
+@bp.route("/organizations/<int:organization_id>/goals")
+@login_required
+def organization_goals(organization_id: int):
+    org = _organization_or_abort(organization_id)
+    return _render_goals(
+        org, dashboard_endpoint="impact.organization", csv_endpoint="impact.organization_csv"
     )
 
 
