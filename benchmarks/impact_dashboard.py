@@ -51,7 +51,7 @@ def build_city(
 ):
     """Write the data set with Core executemany; returns the busiest public initiative's slug."""
     from volunteer_app.accounts.models import Organization, Role, User
-    from volunteer_app.hours.models import HoursEntry
+    from volunteer_app.hours.models import HoursEntry, refresh_service_gaps
     from volunteer_app.impact.models import OutcomeRecord
     from volunteer_app.impact.rates import load_default_rates
     from volunteer_app.initiatives.models import Initiative, OutcomeMetric
@@ -242,6 +242,10 @@ def build_city(
             }
         )
     insert(HoursEntry, hours_rows)
+    # Written around the session, so the days to each person's next service are filled in
+    # here, in one statement, as the migration does for existing data.
+    with db.engine.begin() as conn:
+        refresh_service_gaps(conn)
 
     insert(
         OutcomeRecord,

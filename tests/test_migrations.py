@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask_migrate import check, downgrade, upgrade
 from sqlalchemy.engine import make_url
@@ -34,6 +36,46 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(database_u
 
             upgrade()  # and the whole way up again
             check()
+            db.engine.dispose()
+    finally:
+        drop()
+
+
+def test_days_to_next_service_is_filled_in_for_existing_hours(database_url, tmp_path):
+    """The migration that adds the column fills it by the same rule the application keeps."""
+    from tests.factories import make_hours_entry, make_initiative, make_user
+    from volunteer_app.hours.models import HoursEntry, HoursStatus
+
+    url, drop = _empty_database(database_url, tmp_path)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    try:
+        with app.app_context():
+            upgrade()
+            initiative = make_initiative()
+            for person, days, statuses in [
+                (make_user(), (0, 3, 3, 40, 200), "aaaaa"),
+                (make_user(), (5, 1, 9), "apa"),
+                (make_user(), (2,), "a"),
+            ]:
+                for day, status in zip(days, statuses, strict=True):
+                    make_hours_entry(
+                        person,
+                        initiative,
+                        served_on=dt.date(2026, 1, 1) + dt.timedelta(days=day),
+                        status=HoursStatus.APPROVED if status == "a" else HoursStatus.PENDING,
+                    )
+            db.session.commit()
+            query = sa.select(HoursEntry.id, HoursEntry.days_to_next_service).order_by(
+                HoursEntry.id
+            )
+            kept = db.session.execute(query).all()
+            db.session.remove()
+            assert [gap for _id, gap in kept] == [3, 37, 37, 160, None, 4, 4, None, None]
+
+            downgrade(revision="a76a6cac21b8")  # the column goes, the hours stay
+            upgrade()  # and is filled in again from the hours
+            assert db.session.execute(query).all() == kept
+            db.session.remove()
             db.engine.dispose()
     finally:
         drop()
