@@ -167,3 +167,27 @@ def test_two_transactions_adding_hours_for_one_person_at_once(app, db):
     entries = all_entries(db)
     assert len(entries) == 11
     assert stored_gaps(db) == expected_gaps(entries)
+
+
+def test_cli_recomputes_gaps_after_hours_loaded_by_other_means(app, db, runner):
+    person_id, initiative_id = make_user().id, make_initiative().id
+    db.session.commit()
+    with db.engine.begin() as conn:
+        conn.execute(
+            HoursEntry.__table__.insert(),
+            [
+                {
+                    "user_id": person_id,
+                    "initiative_id": initiative_id,
+                    "served_on": DAY + dt.timedelta(days=n),
+                    "minutes": 60,
+                    "source": "coordinator",
+                    "status": "approved",
+                }
+                for n in (0, 30)
+            ],
+        )
+    result = runner.invoke(args=["impact", "refresh-retention"])
+    assert result.exit_code == 0, result.output
+    assert "2 hours entries" in result.output
+    assert sorted(stored_gaps(db).values(), key=str) == [30, None]

@@ -690,17 +690,20 @@ def _hours_by_year_and_bucket(
 def _show_up(
     scope: Scope, starts: tuple[dt.datetime, dt.datetime, dt.datetime], now: dt.datetime
 ) -> tuple[Ratio, Ratio]:
-    """Attended / (attended + no-show) on ended shifts, this period and the previous one."""
+    """Attended / (attended + no-show) on ended shifts, this period and the previous one.
+
+    Four running counts over both periods' marked signups (all, attended, and the same two for
+    the period), the previous period's being the difference: fewer tests per signup than a
+    count per period and status."""
     previous_start, current_start, end = starts
     is_current = Shift.starts_at >= current_start
-    attended = Signup.status == SignupStatus.ATTENDED
-    no_show = Signup.status == SignupStatus.NO_SHOW
+    attended = sa.case((Signup.status == SignupStatus.ATTENDED, 1), else_=0)
     row = db.session.execute(
         sa.select(
-            _count_if(sa.and_(is_current, attended)),
-            _count_if(sa.and_(is_current, no_show)),
-            _count_if(sa.and_(~is_current, attended)),
-            _count_if(sa.and_(~is_current, no_show)),
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(attended), 0),
+            _count_if(is_current),
+            _count_if(is_current, attended),
         )
         .select_from(Signup)
         .join(Shift, Signup.shift_id == Shift.id)
@@ -713,10 +716,10 @@ def _show_up(
             *scope.on(Shift.initiative_id),
         )
     ).one()
-    current_attended, current_no_show, previous_attended, previous_no_show = (int(v) for v in row)
+    marked, all_attended, current_marked, current_attended = (int(v) for v in row)
     return (
-        Ratio(current_attended, current_attended + current_no_show),
-        Ratio(previous_attended, previous_attended + previous_no_show),
+        Ratio(current_attended, current_marked),
+        Ratio(all_attended - current_attended, marked - current_marked),
     )
 
 

@@ -670,3 +670,16 @@ def load_rates_command() -> None:
     click.echo(
         f"Added {added} national hour rates." if added else "The national rates were already there."
     )
+
+
+@bp.cli.command("refresh-retention")
+def refresh_retention_command() -> None:
+    """Recompute the days from each hours entry to its person's next service, which
+    program-wide retention reads. The app keeps them right as it writes; run this only after
+    loading hours into the database by other means (SQL, a restore of some tables)."""
+    from volunteer_app.hours.models import HoursEntry, refresh_service_gaps
+
+    refresh_service_gaps(db.session.connection())
+    db.session.commit()
+    entries = db.session.scalar(sa.select(sa.func.count()).select_from(HoursEntry))
+    click.echo(f"Recomputed the next day of service for {entries} hours entries.")
