@@ -13,7 +13,7 @@ from volunteer_app.hours.services import check_in, check_out
 from volunteer_app.initiatives.models import InitiativeStatus, MetricKind
 from volunteer_app.reference.settings import set_setting
 from volunteer_app.shifts.models import Signup, SignupStatus
-from volunteer_app.shifts.services import signup_for_shift
+from volunteer_app.shifts.services import cancel_signup, signup_for_shift
 from volunteer_app.sms.models import MessageStatus
 from volunteer_app.sms.quiet_hours import QuietHours
 from volunteer_app.sms.reminders import reminder_due_at, schedule_after_shift, schedule_reminders
@@ -383,3 +383,51 @@ def test_no_prompt_without_an_output_metric_and_nothing_for_old_shifts(app, text
     make_metric(with_metric)
     make_shift(with_metric, starts_at=start - dt.timedelta(days=3), team_lead_id=lead.id)
     assert schedule_after_shift(now=start + dt.timedelta(hours=3)) == 0
+
+
+# Giving up a place ------------------------------------------------------------------------
+
+
+def test_dropping_withdraws_a_waiting_reminder_and_signing_up_again_brings_one(
+    app, db, texter, tick
+):
+    """A reminder held back by quiet hours, a DROP, then a change of heart: exactly one
+    reminder goes out, under the usual key."""
+    person = texter()
+    shift = make_shift(make_initiative(reminder_minutes=[1440]), starts_at=ny(2026, 6, 6, 7, 0))
+    signup = signed_up(person, shift)
+    key = f"reminder:1440:signup:{signup.id}"
+
+    tick(ny(2026, 6, 5, 7, 0))  # due at 07:00, held until quiet hours end at 08:00
+    [waiting] = reminders()
+    assert waiting.status == MessageStatus.QUEUED and waiting.idempotency_key == key
+
+    cancel_signup(db.session.get(Signup, signup.id), now=ny(2026, 6, 5, 7, 10))
+    db.session.commit()
+    [withdrawn] = reminders()
+    assert withdrawn.status == MessageStatus.DROPPED and withdrawn.error == "signup cancelled"
+    assert withdrawn.idempotency_key.startswith(f"{key}:withdrawn:")
+
+    again = signed_up(db.session.get(type(person), person.id), shift, at=ny(2026, 6, 5, 7, 20))
+    assert again.id == signup.id and again.status == SignupStatus.CONFIRMED
+    tick(ny(2026, 6, 5, 8, 0))
+
+    sent = [m for m in reminders() if m.status == MessageStatus.SENT]
+    assert [m.idempotency_key for m in sent] == [key]
+    assert len(reminders()) == 2  # the withdrawn one and the one sent
+
+
+def test_the_worker_frees_the_key_of_a_reminder_for_a_place_given_up(app, db, texter, tick):
+    """A reminder scheduled just as the person dropped (two transactions crossing) is dropped
+    when due, and its key freed like a withdrawn one."""
+    shift = make_shift(make_initiative(reminder_minutes=[1440]), starts_at=ny(2026, 6, 6, 12, 0))
+    signup = signed_up(texter(), shift)
+    schedule_reminders(now=ny(2026, 6, 5, 12, 0))
+    # The DROP committed after the scheduler read the signup: nothing withdrew the reminder.
+    db.session.get(Signup, signup.id).status = SignupStatus.CANCELLED
+
+    tick(ny(2026, 6, 5, 12, 0))
+
+    [dropped] = reminders()
+    assert dropped.status == MessageStatus.DROPPED and dropped.error == "signup cancelled"
+    assert dropped.idempotency_key.startswith(f"reminder:1440:signup:{signup.id}:withdrawn:")

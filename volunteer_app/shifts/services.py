@@ -30,7 +30,7 @@ from volunteer_app.shifts.models import (
     SignupSource,
     SignupStatus,
 )
-from volunteer_app.sms.outbox import queue_sms
+from volunteer_app.sms.outbox import queue_sms, withdraw_signup_reminders
 
 
 class ShiftUnavailable(DomainError):
@@ -341,6 +341,8 @@ def cancel_signup(signup: Signup, *, now: dt.datetime) -> list[Signup]:
     signup.status = SignupStatus.CANCELLED
     signup.waitlist_position = None
     signup.cancelled_at = now
+    # Reminders not sent yet go now, which also frees their keys for a later signup again.
+    withdraw_signup_reminders(signup.id, now=now, reason="signup cancelled")
     db.session.flush()
     return promote_waitlist(shift, now=now)
 

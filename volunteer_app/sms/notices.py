@@ -16,7 +16,7 @@ from volunteer_app.accounts.models import User
 from volunteer_app.extensions import db
 from volunteer_app.shifts.models import Shift, Signup, SignupStatus
 from volunteer_app.sms.models import Message, MessageStatus
-from volunteer_app.sms.outbox import OutgoingText, history_entry, queue_many, queue_sms
+from volunteer_app.sms.outbox import OutgoingText, history_entry, queue_many, queue_sms, withdraw
 
 NOTIFIED_STATUSES = (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
 
@@ -43,14 +43,8 @@ def withdraw_queued_reminders(shift: Shift, *, now: dt.datetime, reason: str) ->
             Message.status == MessageStatus.QUEUED,
         )
     ).all()
-    stamp = f"{now.timestamp():.0f}"
     for message in pending:
-        message.status = MessageStatus.DROPPED
-        message.error = reason
-        # Keys are unique; the withdrawn row keeps a variant so the original key is free again.
-        message.idempotency_key = f"{message.idempotency_key}:withdrawn:{stamp}"[:120]
-        message.status_history = [*message.status_history, history_entry("dropped", now, reason)]
-        message.updated_at = now
+        withdraw(message, now=now, reason=reason)
     db.session.flush()
     return len(pending)
 

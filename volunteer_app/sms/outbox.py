@@ -112,6 +112,36 @@ def history_entry(status: str, at: dt.datetime, note: str | None = None) -> dict
     return entry
 
 
+def withdraw(message: Message, *, now: dt.datetime, reason: str) -> None:
+    """Drop a text that was not sent and free its idempotency key, so the same key can be
+    queued again later (a reminder for a shift's new time, or for a person who signed up
+    again). The dropped row keeps a variant of the key: keys are unique."""
+    message.status = MessageStatus.DROPPED
+    message.error = reason
+    message.idempotency_key = f"{message.idempotency_key}:withdrawn:{now.timestamp():.0f}"[:120]
+    message.status_history = [
+        *(message.status_history or []),
+        history_entry("dropped", now, reason),
+    ]
+    message.updated_at = now
+
+
+def withdraw_signup_reminders(signup_id: int, *, now: dt.datetime, reason: str) -> int:
+    """Withdraw the reminders queued for one signup (the person gave up their place), so that
+    signing up again brings fresh ones. Returns how many were withdrawn."""
+    pending = db.session.scalars(
+        sa.select(Message).where(
+            Message.signup_id == signup_id,
+            Message.kind == "reminder",
+            Message.status == MessageStatus.QUEUED,
+        )
+    ).all()
+    for message in pending:
+        withdraw(message, now=now, reason=reason)
+    db.session.flush()
+    return len(pending)
+
+
 @dataclass
 class OutgoingText:
     """One text to queue with `queue_many`; the same fields as `queue_sms` takes."""

@@ -37,7 +37,7 @@ from volunteer_app.initiatives.models import Initiative
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
 from volunteer_app.sms.gateway import Gateway, SendError, get_gateway, status_callback_url
 from volunteer_app.sms.models import Direction, Message, MessageStatus
-from volunteer_app.sms.outbox import history_entry, why_not_textable
+from volunteer_app.sms.outbox import history_entry, why_not_textable, withdraw
 from volunteer_app.sms.quiet_hours import QuietHours
 from volunteer_app.sms.reminders import schedule_after_shift, schedule_reminders
 
@@ -177,7 +177,11 @@ def claim_batch(
             if reason is None and message.expires_at is not None and now >= message.expires_at:
                 reason = "too late"
             if reason is None and message.signup_id in off_shift:
-                reason = off_shift[message.signup_id]
+                # The key is freed, so the person gets this text after all if they sign up
+                # for the shift again.
+                withdraw(message, now=now, reason=off_shift[message.signup_id])
+                counts["dropped"] += 1
+                continue
             tz = zones.get(message.shift_id, program_tz)
             if reason is None and quiet.is_quiet(now, tz):
                 later = quiet.next_allowed(now, tz)
