@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 
 import pytest
@@ -10,6 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from tests.sms.fake_twilio import AUTH_TOKEN
 from volunteer_app.core.db import utcnow
+from volunteer_app.sms import worker
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 
 PUBLIC = "https://volunteer.example.org"
@@ -26,7 +28,14 @@ def signed_app(app, app_config):
 def report(client):
     """Post a signed status callback: `report(sid, "delivered", error_code="30003")`."""
 
-    def post(sid: str, status: str, error_code: str | None = None, *, sign: bool = True):
+    def post(
+        sid: str,
+        status: str,
+        error_code: str | None = None,
+        *,
+        sign: bool = True,
+        message_id: int | None = None,
+    ):
         params = {
             "MessageSid": sid,
             "SmsSid": sid,
@@ -36,12 +45,13 @@ def report(client):
         }
         if error_code:
             params["ErrorCode"] = error_code
+        path = "/sms/status" if message_id is None else f"/sms/status?message={message_id}"
         headers = {}
         if sign:
             headers["X-Twilio-Signature"] = RequestValidator(AUTH_TOKEN).compute_signature(
-                PUBLIC + "/sms/status", params
+                PUBLIC + path, params
             )
-        return client.post("/sms/status", data=params, headers=headers)
+        return client.post(path, data=params, headers=headers)
 
     return post
 
@@ -181,3 +191,54 @@ def test_inbound_rows_are_not_touched_by_reports(signed_app, db, report):
     assert db.session.scalar(sa.select(Message.status).where(Message.id == row.id)) == (
         MessageStatus.RECEIVED
     )
+
+
+def test_a_report_that_beats_the_worker_finds_its_text_by_the_callback_url(
+    signed_app, db, report, sent_text
+):
+    """Twilio can report before the worker has stored the SID it was given: the callback URL
+    names the text, which takes the SID from the report; the worker's own record, arriving
+    after, changes nothing."""
+    message = sent_text(MessageStatus.SENDING)
+    message.twilio_sid = None
+    db.session.commit()
+    sid = "SMearly" + "0" * 27
+
+    assert report(sid, "delivered", message_id=message.id).status_code == 200
+
+    message = current(db, message)
+    assert (message.status, message.twilio_sid) == (MessageStatus.DELIVERED, sid)
+    assert message.sent_at is not None
+    claimed = worker.Claimed(message.id, message.to_phone, message.body, 1, None, [])
+    worker.record_outcomes([(claimed, sid)], now=utcnow(), counts=collections.Counter())
+    message = current(db, message)
+    assert (message.status, message.twilio_sid) == (MessageStatus.DELIVERED, sid)
+
+
+def test_a_report_naming_a_text_that_has_another_sid_is_ignored(signed_app, db, report, sent_text):
+    message = sent_text()
+    response = report("SMother" + "0" * 27, "failed", "30008", message_id=message.id)
+    assert response.status_code == 200
+    message = current(db, message)
+    assert message.status == MessageStatus.SENT and message.error_code is None
+    assert len(message.status_history) == 1
+
+
+def test_the_message_named_in_the_url_is_covered_by_the_signature(
+    signed_app, client, db, sent_text
+):
+    """Pointing a signed report at another text by editing the URL is a forgery."""
+    message = sent_text(MessageStatus.SENDING)
+    message.twilio_sid = None
+    db.session.commit()
+    params = {"MessageSid": "SMx" + "0" * 31, "MessageStatus": "failed"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(
+        PUBLIC + "/sms/status?message=999999", params
+    )
+    response = client.post(
+        f"/sms/status?message={message.id}",
+        data=params,
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 403
+    assert current(db, message).status == MessageStatus.SENDING

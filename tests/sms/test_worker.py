@@ -60,9 +60,12 @@ def test_tick_sends_a_signup_confirmation_through_twilio(
     [post] = fake_twilio.posts
     assert post.to == person.phone
     assert post.form["From"] == FROM_NUMBER
-    assert post.form["StatusCallback"] == "https://volunteer.example.org/sms/status"
     assert f"Shift code {shift.code}" in post.body
     [message] = messages()
+    # The callback names the text, so a report that beats the worker's record still finds it.
+    assert post.form["StatusCallback"] == (
+        f"https://volunteer.example.org/sms/status?message={message.id}"
+    )
     assert message.status == MessageStatus.SENT
     assert message.twilio_sid == post.sid
     assert message.sent_at == NOON and message.attempts == 1

@@ -201,6 +201,13 @@ def status_callback_url() -> str | None:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/sms/status"
 
 
+def message_status_callback(base: str | None, message_id: int) -> str | None:
+    """The status callback for one text: `base` naming the message, so a report that arrives
+    before the worker has stored the text's SID still finds it (Twilio signs the whole URL,
+    so the id cannot be forged)."""
+    return f"{base}?message={message_id}" if base else None
+
+
 def is_valid_signature(url: str, params: Mapping[str, str], signature: str | None) -> bool:
     """Whether X-Twilio-Signature matches `url` and the POSTed `params`.
 

@@ -31,6 +31,8 @@ TWILIO_STATUSES: dict[str, MessageStatus] = {
     "canceled": MessageStatus.FAILED,
 }
 FINAL = frozenset({MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED})
+# Reports that mean the text left Twilio (a report can beat the worker's own record of it).
+SENT_OR_LATER = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED})
 RANK = {
     MessageStatus.QUEUED: 0,
     MessageStatus.SENDING: 1,
@@ -45,24 +47,44 @@ OPTED_OUT_CODES = frozenset({"21610"})
 PHONE_STATUS_CODES = {"21211": PhoneStatus.INVALID, "21614": PhoneStatus.NOT_SMS_CAPABLE}
 
 
+def _locked_outbound(*conditions) -> Message | None:
+    return db.session.scalar(
+        sa.select(Message)
+        .where(Message.direction == Direction.OUTBOUND, *conditions)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def apply_status_callback(
-    sid: str, twilio_status: str, error_code: str | None, *, now: dt.datetime
+    sid: str,
+    twilio_status: str,
+    error_code: str | None,
+    *,
+    now: dt.datetime,
+    message_id: int | None = None,
 ) -> Message | None:
     """Apply one delivery report to the outbound message with Twilio SID `sid`.
+
+    `message_id` is the text the callback URL names (see gateway.message_status_callback):
+    Twilio can report before the worker has stored the SID it got back, and then the message
+    is found by its id and takes the SID from the report. A message that already holds a
+    different SID is not this report's.
 
     Returns the message, or None for a SID we never sent (ignored: Twilio must not retry).
     Error 21610 (the person opted out at Twilio) is mirrored on the person at once.
     """
     if not sid:
         return None
-    message = db.session.scalar(
-        sa.select(Message)
-        .where(Message.twilio_sid == sid, Message.direction == Direction.OUTBOUND)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    message = _locked_outbound(Message.twilio_sid == sid)
+    if message is None and message_id is not None:
+        message = _locked_outbound(Message.id == message_id)
+        if message is not None and message.twilio_sid not in (None, sid):
+            message = None
     if message is None:
         return None
+    if message.twilio_sid is None:
+        message.twilio_sid = sid
     reported = (twilio_status or "").strip().lower()
     new_status = TWILIO_STATUSES.get(reported)
     error_code = (error_code or "").strip()[:20] or None
@@ -82,7 +104,7 @@ def apply_status_callback(
 
     if applied:
         message.status = new_status
-        if new_status == MessageStatus.SENT and message.sent_at is None:
+        if new_status in SENT_OR_LATER and message.sent_at is None:
             message.sent_at = now
         if error_code:
             message.error_code = error_code

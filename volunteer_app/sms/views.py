@@ -113,6 +113,7 @@ def status():
             request.form.get("MessageStatus") or request.form.get("SmsStatus") or "",
             request.form.get("ErrorCode"),
             now=utcnow(),
+            message_id=request.args.get("message", type=int),
         )
         db.session.commit()
     except Exception:

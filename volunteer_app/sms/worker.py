@@ -35,7 +35,13 @@ from volunteer_app.extensions import db
 from volunteer_app.hours.services import close_forgotten_check_outs
 from volunteer_app.initiatives.models import Initiative
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
-from volunteer_app.sms.gateway import Gateway, SendError, get_gateway, status_callback_url
+from volunteer_app.sms.gateway import (
+    Gateway,
+    SendError,
+    get_gateway,
+    message_status_callback,
+    status_callback_url,
+)
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 from volunteer_app.sms.outbox import history_entry, why_not_textable, withdraw
 from volunteer_app.sms.quiet_hours import QuietHours
@@ -436,7 +442,9 @@ class Worker:
         # Runs on a pool thread, outside any transaction and without touching the database.
         try:
             return self.gateway.send(
-                to=claimed.to, body=claimed.body, status_callback=self.status_callback
+                to=claimed.to,
+                body=claimed.body,
+                status_callback=message_status_callback(self.status_callback, claimed.id),
             )
         except Exception as exc:  # noqa: BLE001 - recorded on the row, see record_outcomes
             if not isinstance(exc, SendError):
