@@ -43,6 +43,25 @@ def all_entries(db) -> list[HoursEntry]:
     return list(db.session.scalars(sa.select(HoursEntry)))
 
 
+def insert_around_the_session(db, person_id: int, initiative_id: int, *, days) -> None:
+    """Approved hours written with Core, as a bulk load does: no flush rule runs."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            HoursEntry.__table__.insert(),
+            [
+                {
+                    "user_id": person_id,
+                    "initiative_id": initiative_id,
+                    "served_on": DAY + dt.timedelta(days=n),
+                    "minutes": 60,
+                    "source": "coordinator",
+                    "status": "approved",
+                }
+                for n in days
+            ],
+        )
+
+
 def test_gaps_follow_new_entries_approvals_and_rejections(db, now):
     person, other = make_user(), make_user()
     initiative = make_initiative()
@@ -103,21 +122,7 @@ def test_gaps_match_the_rule_after_many_random_writes(db, now):
 def test_bulk_refresh_fills_rows_written_around_the_session(db):
     person_id, initiative_id = make_user().id, make_initiative().id
     db.session.commit()
-    with db.engine.begin() as conn:  # as the benchmark's bulk load does
-        conn.execute(
-            HoursEntry.__table__.insert(),
-            [
-                {
-                    "user_id": person_id,
-                    "initiative_id": initiative_id,
-                    "served_on": DAY + dt.timedelta(days=n),
-                    "minutes": 60,
-                    "source": "coordinator",
-                    "status": "approved",
-                }
-                for n in (0, 3, 10)
-            ],
-        )
+    insert_around_the_session(db, person_id, initiative_id, days=(0, 3, 10))
     assert set(stored_gaps(db).values()) == {None}
     db.session.rollback()  # on SQLite an open transaction holds the write lock
     with db.engine.begin() as conn:
@@ -172,21 +177,7 @@ def test_two_transactions_adding_hours_for_one_person_at_once(app, db):
 def test_cli_recomputes_gaps_after_hours_loaded_by_other_means(app, db, runner):
     person_id, initiative_id = make_user().id, make_initiative().id
     db.session.commit()
-    with db.engine.begin() as conn:
-        conn.execute(
-            HoursEntry.__table__.insert(),
-            [
-                {
-                    "user_id": person_id,
-                    "initiative_id": initiative_id,
-                    "served_on": DAY + dt.timedelta(days=n),
-                    "minutes": 60,
-                    "source": "coordinator",
-                    "status": "approved",
-                }
-                for n in (0, 30)
-            ],
-        )
+    insert_around_the_session(db, person_id, initiative_id, days=(0, 30))
     result = runner.invoke(args=["impact", "refresh-retention"])
     assert result.exit_code == 0, result.output
     assert "2 hours entries" in result.output

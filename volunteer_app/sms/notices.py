@@ -15,8 +15,14 @@ from sqlalchemy.orm import joinedload
 from volunteer_app.accounts.models import User
 from volunteer_app.extensions import db
 from volunteer_app.shifts.models import Shift, Signup, SignupStatus
-from volunteer_app.sms.models import Message, MessageStatus
-from volunteer_app.sms.outbox import OutgoingText, history_entry, queue_many, queue_sms, withdraw
+from volunteer_app.sms.models import Message
+from volunteer_app.sms.outbox import (
+    OutgoingText,
+    history_entry,
+    queue_many,
+    queue_sms,
+    withdraw_reminders,
+)
 
 NOTIFIED_STATUSES = (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
 
@@ -36,17 +42,7 @@ def _people_on(shift: Shift, signups: Iterable[Signup] | None) -> list[Signup]:
 def withdraw_queued_reminders(shift: Shift, *, now: dt.datetime, reason: str) -> int:
     """Drop the shift's reminders not sent yet, freeing their keys so the worker schedules
     fresh ones for the shift's new time. Returns how many were withdrawn."""
-    pending = db.session.scalars(
-        sa.select(Message).where(
-            Message.shift_id == shift.id,
-            Message.kind == "reminder",
-            Message.status == MessageStatus.QUEUED,
-        )
-    ).all()
-    for message in pending:
-        withdraw(message, now=now, reason=reason)
-    db.session.flush()
-    return len(pending)
+    return withdraw_reminders(Message.shift_id == shift.id, now=now, reason=reason)
 
 
 def notify_shift_changed(

@@ -126,20 +126,24 @@ def withdraw(message: Message, *, now: dt.datetime, reason: str) -> None:
     message.updated_at = now
 
 
-def withdraw_signup_reminders(signup_id: int, *, now: dt.datetime, reason: str) -> int:
-    """Withdraw the reminders queued for one signup (the person gave up their place), so that
-    signing up again brings fresh ones. Returns how many were withdrawn."""
+def withdraw_reminders(*where: sa.ColumnElement[bool], now: dt.datetime, reason: str) -> int:
+    """Withdraw the reminders still queued that match `where` (a shift's, a signup's).
+    Returns how many were withdrawn."""
     pending = db.session.scalars(
         sa.select(Message).where(
-            Message.signup_id == signup_id,
-            Message.kind == "reminder",
-            Message.status == MessageStatus.QUEUED,
+            Message.kind == "reminder", Message.status == MessageStatus.QUEUED, *where
         )
     ).all()
     for message in pending:
         withdraw(message, now=now, reason=reason)
     db.session.flush()
     return len(pending)
+
+
+def withdraw_signup_reminders(signup_id: int, *, now: dt.datetime, reason: str) -> int:
+    """The person gave up their place: their reminders go, so signing up again brings fresh
+    ones."""
+    return withdraw_reminders(Message.signup_id == signup_id, now=now, reason=reason)
 
 
 @dataclass
