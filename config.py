@@ -85,6 +85,26 @@ class Config:
     # The version of the SMS consent text shown at registration; bump it when the text changes.
     SMS_CONSENT_VERSION = "2026-11-01"
 
+    # Brakes on password guessing and reset-mail flooding (Flask-Limiter). A limit reads like
+    # "10 per minute;50 per hour"; each is counted per client address and, separately, per
+    # email address typed, so one account cannot be guessed at from many addresses at once.
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "10 per minute;50 per hour")
+    LOGIN_LIMIT_PER_EMAIL = os.environ.get("LOGIN_LIMIT_PER_EMAIL", "10 per minute;50 per hour")
+    PASSWORD_RESET_LIMIT_PER_ADDRESS = os.environ.get(
+        "PASSWORD_RESET_LIMIT_PER_ADDRESS", "5 per hour"
+    )
+    PASSWORD_RESET_LIMIT_PER_EMAIL = os.environ.get("PASSWORD_RESET_LIMIT_PER_EMAIL", "3 per hour")
+    # Where the counts live. memory:// is one process's own; with many web processes
+    # (production) every process must share one store, such as redis://127.0.0.1:6379.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # If that store goes down, each process counts in its own memory until it is back, rather
+    # than failing every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # How many reverse proxies in front of the app add the client's address to
+    # X-Forwarded-For. 0 trusts no such header; behind one nginx, 1. Without it every request
+    # seems to come from the proxy, and the per-address limits would brake everyone at once.
+    TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
+
     PAGE_SIZE = 12
     # Which dated rate values volunteer time: "US" (Independent Sector's national figure) or a
     # state code whose figure an admin has entered.
@@ -104,6 +124,8 @@ class TestingConfig(Config):
     SMS_BACKEND = "console"
     MAIL_BACKEND = "memory"
     PUBLIC_BASE_URL = "http://localhost"
+    # Never a shared store: tests/conftest.py clears the counts before every test.
+    RATELIMIT_STORAGE_URI = "memory://"
 
 
 class ProductionConfig(Config):
@@ -121,6 +143,11 @@ class ProductionConfig(Config):
             problems.append("DATABASE_URL must point at PostgreSQL")
         if not os.environ.get("PUBLIC_BASE_URL"):
             problems.append("PUBLIC_BASE_URL must be the public https address (Twilio signs it)")
+        if not os.environ.get("RATELIMIT_STORAGE_URI"):
+            problems.append(
+                "RATELIMIT_STORAGE_URI must name a store every web process shares "
+                "(redis://127.0.0.1:6379)"
+            )
         if problems:
             raise RuntimeError("Production configuration is incomplete: " + "; ".join(problems))
 

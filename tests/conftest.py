@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from config import TestingConfig
 from volunteer_app import create_app
 from volunteer_app.extensions import db as _db
+from volunteer_app.extensions import limiter
 
 BACKENDS = ["sqlite"]
 if os.environ.get("TEST_DATABASE_URL"):
@@ -76,7 +77,8 @@ def _app(database_url):
 
 @pytest.fixture
 def app(_app):
-    """The app with an empty database; every row a test writes is removed after it.
+    """The app with an empty database and no rate-limit counts (the suite logs in far more
+    often than the limits allow); every row a test writes is removed after it.
 
     The test runs inside one app context (so it can use the database), and Flask reuses an
     open app context for the requests a test client makes; every request therefore starts
@@ -88,6 +90,9 @@ def app(_app):
         vars(g).clear()
 
     request_started.connect(fresh_g, _app)
+    # Reset only a store of this process: a shared one (redis://) may hold other counts.
+    assert _app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    limiter.reset()
     with _app.app_context():
         yield _app
         _db.session.remove()

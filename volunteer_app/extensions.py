@@ -1,6 +1,8 @@
 """Flask extensions, created unbound; `create_app` binds them."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -13,3 +15,7 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Brakes on password guessing and reset-mail flooding, keyed on the client's address (which
+# ProxyFix makes the real client's behind a reverse proxy; see TRUSTED_PROXY_COUNT). Storage
+# and limits come from config.py.
+limiter = Limiter(key_func=get_remote_address)

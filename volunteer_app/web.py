@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, redirect, render_template, request
-from flask_babel import get_locale, lazy_gettext
+from flask import Flask, flash, make_response, redirect, render_template, request
+from flask_babel import get_locale, lazy_gettext, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from volunteer_app.core import time as timefmt
 from volunteer_app.core.errors import DomainError
 from volunteer_app.core.phone import display as display_phone
-from volunteer_app.extensions import babel, csrf, db, login_manager, migrate
+from volunteer_app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+# The settings that hold rate limits (see config.py and accounts/views.py).
+RATE_LIMIT_SETTINGS = (
+    "LOGIN_LIMIT_PER_ADDRESS",
+    "LOGIN_LIMIT_PER_EMAIL",
+    "PASSWORD_RESET_LIMIT_PER_ADDRESS",
+    "PASSWORD_RESET_LIMIT_PER_EMAIL",
+)
 
 
 def select_locale() -> str:
@@ -40,6 +52,10 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
+    for setting in RATE_LIMIT_SETTINGS:
+        # A typo in a limit stops the start-up here, not the first login with a 500.
+        parse_many(app.config[setting])
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -137,6 +153,28 @@ def register_error_handlers(app: Flask) -> None:
     def too_large(error):
         return render_error(413, _("Too large"), _("That request was too large."))
 
+    @app.errorhandler(429)
+    def too_many_attempts(error):
+        # The limit that was hit knows when its window ends: the page and Retry-After say so.
+        hit = limiter.current_limit
+        seconds = max(1, math.ceil(hit.window.reset_time - time.time())) if hit else 60
+        minutes = math.ceil(seconds / 60)
+        response = make_response(
+            render_error(
+                429,
+                _("Too many attempts"),
+                ngettext(
+                    "There were too many attempts from this connection or for this email "
+                    "address. Please wait %(num)d minute and try again.",
+                    "There were too many attempts from this connection or for this email "
+                    "address. Please wait %(num)d minutes and try again.",
+                    minutes,
+                ),
+            )
+        )
+        response.headers["Retry-After"] = str(seconds)
+        return response
+
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         db.session.rollback()
@@ -165,3 +203,12 @@ def register_security_headers(app: Flask) -> None:
             "frame-ancestors 'self'",
         )
         return response
+
+
+def trust_reverse_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_COUNT reverse proxies, take the client's address from
+    X-Forwarded-For (as many hops back as there are proxies, which a client cannot forge):
+    the rate limits count per client address."""
+    count = app.config["TRUSTED_PROXY_COUNT"]
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -21,7 +22,7 @@ from volunteer_app.accounts.forms import (
 )
 from volunteer_app.accounts.services import AccountInactive, FieldError, InvalidResetLink
 from volunteer_app.core.time import utcnow
-from volunteer_app.extensions import db
+from volunteer_app.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
 
@@ -55,6 +56,24 @@ def _after_registration_url() -> str:
     page they came from, if any."""
     wanted = _requested_next()
     return url_for("matching.fit", next=wanted) if wanted else url_for("matching.fit")
+
+
+def _email_typed() -> str:
+    """The rate-limit key for the email address in the posted form, normalised as a login
+    reads it. Hashed: the limiter's store never holds what people typed, and keys stay short."""
+    email = services.normalise_email(request.form.get("email", ""))
+    return "email:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _no_email_typed() -> bool:
+    return not services.normalise_email(request.form.get("email", ""))
+
+
+def _brake_posts(setting: str, *, per_email: bool = False):
+    """Limit the form's POSTs to the rate in config[setting], per client address or per email
+    address typed. Showing the form (GET) is never limited."""
+    options = {"key_func": _email_typed, "exempt_when": _no_email_typed} if per_email else {}
+    return limiter.limit(lambda: current_app.config[setting], methods=["POST"], **options)
 
 
 def _show_error(form: FlaskForm, error: FieldError) -> None:
@@ -98,6 +117,8 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@_brake_posts("LOGIN_LIMIT_PER_ADDRESS")
+@_brake_posts("LOGIN_LIMIT_PER_EMAIL", per_email=True)
 def login():
     if current_user.is_authenticated:
         return redirect(_requested_next() or _home())
@@ -132,6 +153,8 @@ def logout():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@_brake_posts("PASSWORD_RESET_LIMIT_PER_ADDRESS")
+@_brake_posts("PASSWORD_RESET_LIMIT_PER_EMAIL", per_email=True)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
