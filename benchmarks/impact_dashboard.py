@@ -4,8 +4,8 @@ Builds a throwaway database (a temporary SQLite file by default, or a fresh Post
 created next to the one `--database-url` names and dropped afterwards) holding 50,000
 volunteers, 200,000 signups, 150,000 hours entries and 20,000 outcome records, written with
 Core executemany, then maintained as a deployment would be (ANALYZE; VACUUM ANALYZE on
-PostgreSQL, as autovacuum does); then renders the program dashboard (as an admin) and the public
-page of the busiest initiative through the test client: one warm-up, then the median of several
+PostgreSQL, as autovacuum does); then renders the program dashboard and its page of every goal
+(as an admin) and the public page of the busiest initiative through the test client: one warm-up, then the median of several
 runs, with the number of SQL statements each page runs (and, with --statements, each
 statement's median time in the order the page runs them).
 
@@ -364,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                 session["_fresh"] = True
             pages = {
                 "program dashboard": "/impact/program",
+                "every goal (program)": "/impact/program/goals",
                 "public initiative page": f"/impact/initiatives/{slug}",
             }
             worst = 0.0
