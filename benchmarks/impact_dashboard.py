@@ -5,9 +5,9 @@ created next to the one `--database-url` names and dropped afterwards) holding 5
 volunteers, 200,000 signups, 150,000 hours entries and 20,000 outcome records, written with
 Core executemany, then maintained as a deployment would be (ANALYZE; VACUUM ANALYZE on
 PostgreSQL, as autovacuum does); then renders the program dashboard and its page of every goal
-(as an admin) and the public page of the busiest initiative through the test client: one warm-up, then the median of several
-runs, with the number of SQL statements each page runs (and, with --statements, each
-statement's median time in the order the page runs them).
+(as an admin) and the public page of the busiest initiative through the test client: one
+warm-up, then the median of several runs, with the number of SQL statements each page runs
+(and, with --statements, each statement's median time in the order the page runs them).
 
     .venv/bin/python benchmarks/impact_dashboard.py
     .venv/bin/python benchmarks/impact_dashboard.py \
