@@ -45,6 +45,34 @@ def withdraw_queued_reminders(shift: Shift, *, now: dt.datetime, reason: str) ->
     return withdraw_reminders(Message.shift_id == shift.id, now=now, reason=reason)
 
 
+def _tell_everyone_on(
+    shift: Shift,
+    now: dt.datetime,
+    *,
+    what: str,
+    expires_at: dt.datetime,
+    signups: Iterable[Signup] | None,
+) -> int:
+    """Withdraw the shift's reminders not sent yet, then queue the `what` text (its template
+    and the start of its key) to everyone confirmed or waitlisted on it. Returns how many
+    texts were queued."""
+    withdraw_queued_reminders(shift, now=now, reason=what.replace("_", " "))
+    stamp = f"{now.timestamp():.0f}"
+    texts = [
+        OutgoingText(
+            user=signup.user,
+            template=what,
+            key=f"{what}:{shift.id}:{stamp}:signup:{signup.id}",
+            expires_at=expires_at,
+            shift_id=shift.id,
+            signup_id=signup.id,
+            context={"shift": shift},
+        )
+        for signup in _people_on(shift, signups)
+    ]
+    return queue_many(texts, now=now)
+
+
 def notify_shift_changed(
     shift: Shift, now: dt.datetime, *, signups: Iterable[Signup] | None = None
 ) -> int:
@@ -53,21 +81,9 @@ def notify_shift_changed(
     Call after changing the shift. Reminders queued for the old time are withdrawn. Returns
     how many texts were queued.
     """
-    withdraw_queued_reminders(shift, now=now, reason="shift changed")
-    stamp = f"{now.timestamp():.0f}"
-    texts = [
-        OutgoingText(
-            user=signup.user,
-            template="shift_changed",
-            key=f"shift_changed:{shift.id}:{stamp}:signup:{signup.id}",
-            expires_at=shift.starts_at,
-            shift_id=shift.id,
-            signup_id=signup.id,
-            context={"shift": shift},
-        )
-        for signup in _people_on(shift, signups)
-    ]
-    return queue_many(texts, now=now)
+    return _tell_everyone_on(
+        shift, now, what="shift_changed", expires_at=shift.starts_at, signups=signups
+    )
 
 
 def notify_shift_cancelled(
@@ -78,21 +94,9 @@ def notify_shift_cancelled(
     Call before their signups are cancelled, or pass them as `signups`. Reminders not sent
     yet are withdrawn. Returns how many texts were queued.
     """
-    withdraw_queued_reminders(shift, now=now, reason="shift cancelled")
-    stamp = f"{now.timestamp():.0f}"
-    texts = [
-        OutgoingText(
-            user=signup.user,
-            template="shift_cancelled",
-            key=f"shift_cancelled:{shift.id}:{stamp}:signup:{signup.id}",
-            expires_at=shift.ends_at,
-            shift_id=shift.id,
-            signup_id=signup.id,
-            context={"shift": shift},
-        )
-        for signup in _people_on(shift, signups)
-    ]
-    return queue_many(texts, now=now)
+    return _tell_everyone_on(
+        shift, now, what="shift_cancelled", expires_at=shift.ends_at, signups=signups
+    )
 
 
 def queue_invitation(
