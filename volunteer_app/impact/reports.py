@@ -523,7 +523,7 @@ def _lookahead(scope: Scope) -> str:
       row into a buffer first.
 
     All give the same answers (the tests run each of them on both databases)."""
-    if scope.initiative_ids() is None and scope.initiative_id is None:
+    if scope.initiative_ids() is None:  # every initiative is in scope
         return "stored"
     return "probe" if db.session.get_bind().dialect.name == "sqlite" else "window"
 
