@@ -800,7 +800,9 @@ def roster_csv(roster: Roster) -> bytes:
     }
     text_names = {
         MessageStatus.QUEUED: _("queued"),
+        MessageStatus.CLAIMED: _("sending"),
         MessageStatus.SENDING: _("sending"),
+        MessageStatus.UNCONFIRMED: _("checking with Twilio"),
         MessageStatus.SENT: _("sent"),
         MessageStatus.DELIVERED: _("delivered"),
         MessageStatus.UNDELIVERED: _("undelivered"),
