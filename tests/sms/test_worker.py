@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import signal
 import threading
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -16,12 +17,13 @@ from tests.sms.fake_twilio import FROM_NUMBER
 from volunteer_app.accounts.models import PhoneStatus, User
 from volunteer_app.extensions import db as _db
 from volunteer_app.reference.settings import set_setting
-from volunteer_app.shifts.models import SignupStatus
+from volunteer_app.shifts.models import Signup, SignupStatus
 from volunteer_app.shifts.services import cancel_signup, signup_for_shift
 from volunteer_app.sms.gateway import SendError, get_gateway
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 from volunteer_app.sms.outbox import queue_sms
-from volunteer_app.sms.worker import Worker, retry_delay
+from volunteer_app.sms.quiet_hours import QuietHours
+from volunteer_app.sms.worker import Worker, claim_batch, hand_over, retry_delay
 
 # Noon in New York: outside quiet hours.
 NOON = dt.datetime(2026, 6, 1, 16, 0, tzinfo=dt.UTC)
@@ -294,6 +296,42 @@ def test_a_confirmation_for_a_cancelled_signup_is_dropped(
     [message] = messages()
     assert message.status == MessageStatus.DROPPED and message.error == "signup cancelled"
     assert fake_twilio.posts == []
+
+
+def test_a_waitlist_text_not_sent_before_a_promotion_is_dropped(
+    twilio_app, fake_twilio, texter, tick
+):
+    """The person moved up before "you're on the waitlist" went out: only the news that a spot
+    opened reaches them."""
+    small = make_shift(make_initiative(), starts_at=NOON + dt.timedelta(days=3), capacity=1)
+    holder = signup_for_shift(texter(), small, now=NOON - dt.timedelta(hours=1)).signup
+    person = texter()
+    signup_for_shift(person, small, now=NOON - dt.timedelta(hours=1))
+    _db.session.execute(sa.update(Message).values(send_after=NOON + dt.timedelta(minutes=5)))
+    cancel_signup(holder, now=NOON)
+
+    tick(NOON + dt.timedelta(minutes=5))
+
+    [post] = fake_twilio.posts_to(person.phone)
+    waitlisted, promoted = messages(user_id=person.id)
+    assert (waitlisted.kind, waitlisted.status) == ("signup_waitlisted", MessageStatus.DROPPED)
+    assert waitlisted.error == "signup confirmed"
+    assert (promoted.kind, promoted.twilio_sid) == ("waitlist_promoted", post.sid)
+
+
+def test_a_text_withdrawn_after_its_claim_is_never_handed_over(twilio_app, texter, shift):
+    """A worker claimed the confirmation; the person cancelled before it went out."""
+    signup = signup_for_shift(texter(), shift, now=NOON).signup
+    _db.session.commit()
+    claimed, _ = claim_batch(now=NOON, limit=10, quiet=QuietHours.from_settings(), counts=Counter())
+    assert [item.id for item in claimed] == [m.id for m in messages()]
+
+    cancel_signup(_db.session.get(Signup, signup.id), now=NOON)
+    _db.session.commit()
+
+    assert hand_over(claimed, now=NOON) == []
+    [message] = messages()
+    assert message.status == MessageStatus.DROPPED and message.attempts == 0
 
 
 def test_quiet_hours_defer_a_text_to_the_morning(twilio_app, fake_twilio, texter, tick):

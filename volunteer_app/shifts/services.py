@@ -36,7 +36,7 @@ from volunteer_app.shifts.models import (
     SignupSource,
     SignupStatus,
 )
-from volunteer_app.sms.outbox import queue_sms, withdraw_signup_reminders
+from volunteer_app.sms.outbox import queue_sms, withdraw_signup_texts
 
 
 class ShiftUnavailable(DomainError):
@@ -352,8 +352,9 @@ def cancel_signup(signup: Signup, *, now: dt.datetime) -> list[Signup]:
     signup.status = SignupStatus.CANCELLED
     signup.waitlist_position = None
     signup.cancelled_at = now
-    # Reminders not sent yet go now, which also frees their keys for a later signup again.
-    withdraw_signup_reminders(signup.id, now=now, reason="signup cancelled")
+    # Every text about the signup not sent yet goes now (a "you're on the waitlist" arriving
+    # after the cancellation included), which also frees their keys for a later signup.
+    withdraw_signup_texts(signup.id, now=now, reason="signup cancelled")
     db.session.flush()
     return promote_waitlist(shift, now=now)
 

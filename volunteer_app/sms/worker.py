@@ -56,8 +56,16 @@ from volunteer_app.sms.reminders import schedule_after_shift, schedule_reminders
 
 logger = logging.getLogger(__name__)
 
-# Texts tied to a signup that make no sense once the person is off the shift.
-SIGNUP_BOUND_KINDS = frozenset({"reminder", "waitlist_promoted", "signup_confirmed"})
+# Texts tied to a signup, and the signup's states in which they still make sense; on a
+# cancelled shift none does. (Cancelling a signup withdraws them at once; this is the check
+# at send time for the other ways a signup moves on.)
+HOLDING = frozenset({SignupStatus.CONFIRMED, SignupStatus.ATTENDED})
+SIGNUP_BOUND_KINDS = {
+    "reminder": HOLDING,
+    "signup_confirmed": HOLDING,
+    "waitlist_promoted": HOLDING,
+    "signup_waitlisted": frozenset({SignupStatus.WAITLISTED}),
+}
 # Twilio errors that say something about the person or their phone, not just this text.
 OPTED_OUT_CODE = "21610"
 PHONE_STATUS_BY_CODE = {"21211": PhoneStatus.INVALID, "21614": PhoneStatus.NOT_SMS_CAPABLE}
@@ -198,9 +206,7 @@ def claim_batch(
             return [], 0
         users = _by_id(User, {m.user_id for m in messages if m.user_id})
         zones = _shift_timezones({m.shift_id for m in messages if m.shift_id})
-        off_shift = _signups_off_shift(
-            {m.signup_id for m in messages if m.signup_id and m.kind in SIGNUP_BOUND_KINDS}
-        )
+        stale = _stale_signup_texts([m for m in messages if m.kind in SIGNUP_BOUND_KINDS])
         program_tz = current_app.config["PROGRAM_TIMEZONE"]
         claimed = []
         for message in messages:
@@ -208,10 +214,10 @@ def claim_batch(
             reason = why_not_textable(user) if user is not None else None
             if reason is None and message.expires_at is not None and now >= message.expires_at:
                 reason = "too late"
-            if reason is None and message.signup_id in off_shift:
+            if reason is None and message.id in stale:
                 # The key is freed, so the person gets this text after all if they sign up
                 # for the shift again.
-                withdraw(message, now=now, reason=off_shift[message.signup_id])
+                withdraw(message, now=now, reason=stale[message.id])
                 counts["dropped"] += 1
                 continue
             tz = zones.get(message.shift_id, program_tz)
@@ -267,22 +273,30 @@ def _shift_timezones(shift_ids: set[int]) -> dict[int, str]:
     return {shift_id: tz for shift_id, tz in rows}
 
 
-def _signups_off_shift(signup_ids: set[int]) -> dict[int, str]:
-    """Of these signups, those no longer holding a place on a live shift, with why."""
+def _stale_signup_texts(messages: list[Message]) -> dict[int, str]:
+    """Of these signup texts, those whose signup has moved on (see SIGNUP_BOUND_KINDS), by
+    message id, with why."""
+    signup_ids = {m.signup_id for m in messages if m.signup_id}
     if not signup_ids:
         return {}
-    rows = db.session.execute(
-        sa.select(Signup.id, Signup.status, Shift.status)
-        .join(Signup.shift)
-        .where(Signup.id.in_(signup_ids))
-    )
-    off = {}
-    for signup_id, signup_status, shift_status in rows:
+    states = {
+        signup_id: (signup_status, shift_status)
+        for signup_id, signup_status, shift_status in db.session.execute(
+            sa.select(Signup.id, Signup.status, Shift.status)
+            .join(Signup.shift)
+            .where(Signup.id.in_(signup_ids))
+        )
+    }
+    stale = {}
+    for message in messages:
+        if message.signup_id not in states:
+            continue
+        signup_status, shift_status = states[message.signup_id]
         if shift_status == ShiftStatus.CANCELLED:
-            off[signup_id] = "shift cancelled"
-        elif signup_status not in (SignupStatus.CONFIRMED, SignupStatus.ATTENDED):
-            off[signup_id] = f"signup {signup_status}"
-    return off
+            stale[message.id] = "shift cancelled"
+        elif signup_status not in SIGNUP_BOUND_KINDS[message.kind]:
+            stale[message.id] = f"signup {signup_status}"
+    return stale
 
 
 _TABLE = Message.__table__
