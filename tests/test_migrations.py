@@ -111,3 +111,41 @@ def test_the_message_statuses_of_the_worker_are_allowed_and_undone(database_url,
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_broadcasts_about_a_shift_get_its_organization(database_url, tmp_path):
+    from tests.factories import make_initiative, make_organization, make_shift
+
+    url, drop = _empty_database(database_url, tmp_path)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    insert = sa.text(
+        "INSERT INTO messages (direction, status, to_phone, from_phone, body, kind, segments,"
+        " shift_id, send_after, attempts, status_history, created_at, updated_at) VALUES"
+        " ('outbound', 'sent', '+12025550100', '', 'Hi', :kind, 1, :shift, :at, 0, '[]',"
+        " :at, :at)"
+    )
+    at = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    try:
+        with app.app_context():
+            upgrade(revision="6ec92dee2778")
+            parks = make_organization("Parks")
+            shift = make_shift(make_initiative(parks), starts_at=at)
+            shift_id, parks_id = shift.id, parks.id
+            db.session.commit()
+            db.session.remove()
+            with db.engine.begin() as conn:
+                for kind, shift in (
+                    ("broadcast", shift_id),
+                    ("broadcast", None),
+                    ("reminder", shift_id),
+                ):
+                    conn.execute(insert, {"kind": kind, "shift": shift, "at": at})
+
+            upgrade()
+            with db.engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT organization_id FROM messages ORDER BY id"))
+                assert list(rows.scalars()) == [parks_id, None, None]
+            downgrade(revision="6ec92dee2778")
+            db.engine.dispose()
+    finally:
+        drop()

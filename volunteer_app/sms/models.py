@@ -65,6 +65,11 @@ class Message(db.Model):
         sa.ForeignKey("shifts.id", ondelete="SET NULL"), index=True
     )
     signup_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signups.id", ondelete="SET NULL"))
+    # The organization that sent it, for texts a coordinator wrote (broadcasts): whose log
+    # shows it when it concerns no shift.
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
     # Not before this instant (quiet hours, reminders, retry backoff; for an unconfirmed text,
     # its next lookup).
     send_after: Mapped[dt.datetime] = mapped_column(default=utcnow)

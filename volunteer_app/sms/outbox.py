@@ -160,6 +160,7 @@ class OutgoingText:
     expires_at: dt.datetime | None = None
     shift_id: int | None = None
     signup_id: int | None = None
+    organization_id: int | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
 
@@ -197,6 +198,7 @@ def queue_many(texts: list[OutgoingText], *, now: dt.datetime) -> int:
             "segments": count_segments(body),
             "shift_id": text.shift_id,
             "signup_id": text.signup_id,
+            "organization_id": text.organization_id,
             "send_after": text.send_after or now,
             "expires_at": text.expires_at,
             "attempts": 0,

@@ -276,6 +276,7 @@ def _broadcast(*, audience, shift, initiative, shift_id):
                     form.body.data,
                     broadcast_id=form.broadcast_id.data,
                     now=utcnow(),
+                    organization_id=initiative.organization_id,
                     shift_id=shift_id,
                     sender=initiative.organization.name,
                 )
