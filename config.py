@@ -74,13 +74,19 @@ class Config:
     # Quiet hours are judged in this timezone when a text concerns no initiative.
     PROGRAM_TIMEZONE = os.environ.get("PROGRAM_TIMEZONE", "America/New_York")
     # The worker: rows claimed per batch, sending threads, tries before a text fails for good,
-    # and how long a claimed text may stay `sending` before a person must review it.
+    # and how long a claimed text may stay `claimed` or `sending` before its worker is taken
+    # for dead (the text is then queued again, or looked up at Twilio if it was handed over).
     SMS_WORKER_BATCH = _env_int("SMS_WORKER_BATCH", 100)
     SMS_WORKER_THREADS = _env_int("SMS_WORKER_THREADS", 8)
     SMS_MAX_ATTEMPTS = _env_int("SMS_MAX_ATTEMPTS", 5)
     SMS_RETRY_BASE_SECONDS = _env_int("SMS_RETRY_BASE_SECONDS", 30)
     SMS_RETRY_MAX_SECONDS = _env_int("SMS_RETRY_MAX_SECONDS", 3600)
     SMS_SENDING_TIMEOUT_SECONDS = _env_int("SMS_SENDING_TIMEOUT_SECONDS", 300)
+    # A text Twilio never answered for is looked up in its Messages list this long after it
+    # was handed over (time for Twilio to finish a request we gave up on), and again as often
+    # while Twilio cannot be asked; after SMS_REVIEW_AFTER_SECONDS of that, a person decides.
+    SMS_LOOKUP_DELAY_SECONDS = _env_int("SMS_LOOKUP_DELAY_SECONDS", 120)
+    SMS_REVIEW_AFTER_SECONDS = _env_int("SMS_REVIEW_AFTER_SECONDS", 3600)
 
     # The version of the SMS consent text shown at registration; bump it when the text changes.
     SMS_CONSENT_VERSION = "2026-11-01"

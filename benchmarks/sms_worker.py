@@ -110,7 +110,21 @@ def run(database_url: str, count: int, workers: int, threads: int, batch: int, f
     sent = sum(r[2] for r in reports)
     accepted = fake.accepted
     if len(accepted) != count or len({post.to for post in accepted}) != count or sent != count:
-        raise SystemExit(f"expected {count} sends, the fake accepted {len(accepted)}")
+        with app.app_context():
+            from volunteer_app.extensions import db
+            from volunteer_app.sms.models import Message
+
+            states = dict(
+                db.session.execute(
+                    sa.select(Message.status, sa.func.count()).group_by(Message.status)
+                ).all()
+            )
+            errors = db.session.scalars(
+                sa.select(Message.error).where(Message.error.is_not(None)).limit(3)
+            ).all()
+        raise SystemExit(
+            f"expected {count} sends, the fake accepted {len(accepted)}; rows {states} {errors}"
+        )
     seconds = finished - started
     return {"workers": workers, "messages": count, "seconds": seconds, "rate": count / seconds}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from flask_migrate import check, downgrade, upgrade
 from sqlalchemy.engine import make_url
@@ -76,6 +77,75 @@ def test_days_to_next_service_is_filled_in_for_existing_hours(database_url, tmp_
             upgrade()  # and is filled in again from the hours
             assert db.session.execute(query).all() == kept
             db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()
+
+
+def test_the_message_statuses_of_the_worker_are_allowed_and_undone(database_url, tmp_path):
+    """`claimed` and `unconfirmed` pass the CHECK after the migration; a made-up status still
+    does not; the downgrade turns them back into what the old worker knew."""
+    url, drop = _empty_database(database_url, tmp_path)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    insert = sa.text(
+        "INSERT INTO messages (direction, status, to_phone, from_phone, body, kind, segments,"
+        " send_after, attempts, status_history, created_at, updated_at) VALUES ('outbound',"
+        " :status, '+12025550100', '', 'Hi', 'reminder', 1, :at, 0, '[]', :at, :at)"
+    )
+    at = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    try:
+        with app.app_context():
+            upgrade()
+            with db.engine.begin() as conn:
+                for status in ("claimed", "unconfirmed"):
+                    conn.execute(insert, {"status": status, "at": at})
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+                conn.execute(insert, {"status": "lost", "at": at})
+
+            downgrade(revision="040797be55fa")
+            with db.engine.connect() as conn:
+                kept = conn.execute(sa.text("SELECT status FROM messages ORDER BY id")).scalars()
+                assert list(kept) == ["queued", "review"]
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+                conn.execute(insert, {"status": "unconfirmed", "at": at})
+            db.engine.dispose()
+    finally:
+        drop()
+
+
+def test_broadcasts_about_a_shift_get_its_organization(database_url, tmp_path):
+    from tests.factories import make_initiative, make_organization, make_shift
+
+    url, drop = _empty_database(database_url, tmp_path)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    insert = sa.text(
+        "INSERT INTO messages (direction, status, to_phone, from_phone, body, kind, segments,"
+        " shift_id, send_after, attempts, status_history, created_at, updated_at) VALUES"
+        " ('outbound', 'sent', '+12025550100', '', 'Hi', :kind, 1, :shift, :at, 0, '[]',"
+        " :at, :at)"
+    )
+    at = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    try:
+        with app.app_context():
+            upgrade(revision="6ec92dee2778")
+            parks = make_organization("Parks")
+            shift = make_shift(make_initiative(parks), starts_at=at)
+            shift_id, parks_id = shift.id, parks.id
+            db.session.commit()
+            db.session.remove()
+            with db.engine.begin() as conn:
+                for kind, shift in (
+                    ("broadcast", shift_id),
+                    ("broadcast", None),
+                    ("reminder", shift_id),
+                ):
+                    conn.execute(insert, {"kind": kind, "shift": shift, "at": at})
+
+            upgrade()
+            with db.engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT organization_id FROM messages ORDER BY id"))
+                assert list(rows.scalars()) == [parks_id, None, None]
+            downgrade(revision="6ec92dee2778")
             db.engine.dispose()
     finally:
         drop()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 from tests.factories import make_user
 from tests.sms.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
@@ -106,3 +108,14 @@ def messages(**filters) -> list[Message]:
     for name, value in filters.items():
         query = query.where(getattr(Message, name) == value)
     return list(_db.session.scalars(query.order_by(Message.id)))
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on 127.0.0.1 by a threaded server: its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    thread.join(timeout=10)

@@ -90,26 +90,28 @@ def test_empty_or_too_long_texts_are_refused(db, shift, roster, body):
         broadcast.preview_broadcast(broadcast.shift_audience(shift), body)
 
 
-def test_sending_queues_once_per_person_and_broadcast(db, shift, roster):
+def test_sending_queues_once_per_person_and_broadcast(db, org, shift, roster):
     audience = broadcast.shift_audience(shift)
     broadcast_id = broadcast.new_broadcast_id()
     now = utcnow()
-    assert (
-        broadcast.send_broadcast(
-            audience, "Bring gloves!", broadcast_id=broadcast_id, now=now, shift_id=shift.id
+
+    def send() -> int:
+        return broadcast.send_broadcast(
+            audience,
+            "Bring gloves!",
+            broadcast_id=broadcast_id,
+            now=now,
+            organization_id=org.id,
+            shift_id=shift.id,
         )
-        == 2
-    )
-    assert (
-        broadcast.send_broadcast(
-            audience, "Bring gloves!", broadcast_id=broadcast_id, now=now, shift_id=shift.id
-        )
-        == 0
-    )
+
+    assert send() == 2
+    assert send() == 0
     db.session.commit()
     sent = messages(kind="broadcast")
     assert {m.user_id for m in sent} == {roster["ana"].id, roster["ben"].id}
     assert all(m.status == MessageStatus.QUEUED and m.shift_id == shift.id for m in sent)
+    assert {m.organization_id for m in sent} == {org.id}
     assert {m.idempotency_key for m in sent} == {
         f"broadcast:{broadcast_id}:user:{roster['ana'].id}",
         f"broadcast:{broadcast_id}:user:{roster['ben'].id}",

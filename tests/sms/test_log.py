@@ -178,3 +178,55 @@ def test_query_count_does_not_grow_with_the_page(db, client, auth, city, texter,
         response = client.get("/sms/log")
     assert len(shown(response)) == 50
     assert len(many) == len(few)
+
+
+def _broadcast_from(org, client, auth, initiative, body: str) -> None:
+    """A coordinator of `org` previews and sends an initiative broadcast, as in the browser."""
+    coordinator = make_coordinator(org)
+    _db.session.commit()
+    auth.login(coordinator.email)
+    url = f"/sms/broadcast/initiative/{initiative.id}"
+    page = auth.post(url, {"body": body, "preview": "Preview"}).get_data(as_text=True)
+    fields = {
+        name: re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page).group(1)
+        for name in ("broadcast_id", "previewed")
+    }
+    assert auth.post(url, {"body": body, **fields, "send": "Send"}).status_code == 302
+    auth.logout()
+
+
+def test_a_broadcast_shows_only_in_the_log_of_the_organization_that_sent_it(
+    db, client, auth, texter
+):
+    """Sam volunteers with both departments; Parks texts its volunteers. Public Works must not
+    read that text, nor whom it went to."""
+    parks, public_works = make_organization("Parks"), make_organization("Public Works")
+    soon = utcnow() + dt.timedelta(days=2)
+    planting = make_initiative(parks, title="Tree planting")
+    make_signup(sam := texter(name="Sam Both"), make_shift(planting, starts_at=soon))
+    make_signup(sam, make_shift(make_initiative(public_works), starts_at=soon + dt.timedelta(1)))
+    db.session.commit()
+    _broadcast_from(parks, client, auth, planting, "Gloves are at the shed.")
+
+    seen = {}
+    for who, org in (("parks", parks), ("public works", public_works)):
+        auth.login(make_coordinator(org).email)
+        page = client.get("/sms/log?kind=broadcast").get_data(as_text=True)
+        seen[who] = ("Gloves are at the shed." in page, "Sam Both" in page)
+        auth.logout()
+    assert seen == {"parks": (True, True), "public works": (False, False)}
+    auth.login(make_user(role=Role.ADMIN).email)
+    assert "Gloves are at the shed." in client.get("/sms/log?kind=broadcast").get_data(as_text=True)
+
+
+def test_a_broadcast_that_never_recorded_its_organization_shows_to_admins_only(
+    db, client, auth, city
+):
+    text(city["planter"], body="Old broadcast", kind="broadcast")
+    coordinator, admin = make_coordinator(city["parks"]), make_user(role=Role.ADMIN)
+    db.session.commit()
+    auth.login(coordinator.email)
+    assert "Old broadcast" not in shown(client.get("/sms/log"))
+    auth.logout()
+    auth.login(admin.email)
+    assert "Old broadcast" in shown(client.get("/sms/log"))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from tests.factories import make_coordinator, make_initiative, make_organization, make_shift
 from tests.sms.conftest import messages
+from volunteer_app.extensions import db as _db
 from volunteer_app.shifts.models import SignupStatus
 from volunteer_app.shifts.services import signup_for_shift
 from volunteer_app.sms import outbox
@@ -137,3 +139,57 @@ def test_an_invitation_is_queued_once_per_person_and_shift(app, texter, db):
     assert message.expires_at == shift.starts_at
     assert message.status_history[0]["note"] == f"invited by user {coordinator.id}"
     assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 1
+
+
+# Cancelling withdraws every text about the signup ---------------------------------------------
+
+
+def _signup_texts(kind: str, texter, now):
+    """A person whose signup has a queued text of `kind`; returns (their signup, the text)."""
+    from volunteer_app.shifts.services import cancel_signup
+
+    shift = make_shift(make_initiative(), starts_at=START, capacity=1)
+    person = texter()
+    if kind == "signup_confirmed":
+        signup = signup_for_shift(person, shift, now=now).signup
+    elif kind == "signup_waitlisted":
+        signup_for_shift(texter(), shift, now=now)
+        signup = signup_for_shift(person, shift, now=now).signup
+    elif kind == "waitlist_promoted":
+        holder = signup_for_shift(texter(), shift, now=now).signup
+        signup = signup_for_shift(person, shift, now=now).signup
+        cancel_signup(holder, now=now)
+    else:
+        signup = signup_for_shift(person, shift, now=now).signup
+        schedule_reminders(now=START - dt.timedelta(hours=24))
+    [text] = messages(signup_id=signup.id, kind=kind)
+    assert text.status == MessageStatus.QUEUED
+    return signup, text
+
+
+@pytest.mark.parametrize(
+    "kind", ["signup_confirmed", "signup_waitlisted", "waitlist_promoted", "reminder"]
+)
+def test_cancelling_withdraws_every_text_about_the_signup(
+    twilio_app, fake_twilio, texter, tick, kind
+):
+    """The texts go out a little later (quiet hours, a busy worker); by then the person has
+    cancelled, and none of them may still reach them."""
+    from volunteer_app.shifts.services import cancel_signup
+
+    signup, text = _signup_texts(kind, texter, NOW)
+    _db.session.execute(
+        sa.update(Message)
+        .where(Message.signup_id == signup.id)
+        .values(send_after=NOW + dt.timedelta(minutes=5))
+    )
+    cancel_signup(signup, now=NOW + dt.timedelta(minutes=1))
+    # Withdrawn by the cancellation itself, not left for the worker to notice.
+    assert {m.status for m in messages(user_id=signup.user_id)} == {MessageStatus.DROPPED}
+
+    tick(NOW + dt.timedelta(minutes=5))
+
+    assert fake_twilio.posts_to(text.to_phone) == []
+    assert {(m.status, m.error) for m in messages(user_id=signup.user_id)} == {
+        (MessageStatus.DROPPED, "signup cancelled")
+    }

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+import requests
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
@@ -16,8 +17,9 @@ from tests.sms.conftest import new_phone
 from tests.sms.fake_twilio import AUTH_TOKEN, FROM_NUMBER
 from volunteer_app.accounts.models import User
 from volunteer_app.core.db import utcnow
-from volunteer_app.shifts.models import Signup
+from volunteer_app.shifts.models import Shift, Signup, SignupStatus
 from volunteer_app.sms import views as sms_views
+from volunteer_app.sms.inbound import lost_race
 from volunteer_app.sms.models import Direction, Message
 
 PUBLIC = "https://volunteer.example.org"
@@ -234,3 +236,159 @@ def test_a_signed_request_without_sender_is_a_bad_request(signed_app, client, db
     response = post_inbound(client, params)
     assert response.status_code == 400
     assert inbound_count(db) == 0
+
+
+# Many texts from one phone at once ----------------------------------------------------------
+
+
+def _post_all_at_once(base_url: str, params_list: list[dict[str, str]]) -> list[tuple[int, str]]:
+    """POST every signed webhook over real HTTP, all released at the same instant."""
+    barrier = threading.Barrier(len(params_list))
+    results: list[tuple[int, str] | BaseException] = [None] * len(params_list)
+
+    def post(index: int, params: dict[str, str]) -> None:
+        try:
+            signature = RequestValidator(AUTH_TOKEN).compute_signature(
+                PUBLIC + "/sms/inbound", params
+            )
+            barrier.wait(timeout=30)
+            response = requests.post(
+                base_url + "/sms/inbound",
+                data=params,
+                headers={"X-Twilio-Signature": signature},
+                timeout=120,
+            )
+            results[index] = (response.status_code, response.text)
+        except BaseException as exc:  # surfaced below, in the test's thread
+            results[index] = exc
+
+    threads = [
+        threading.Thread(target=post, args=(i, params)) for i, params in enumerate(params_list)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, errors
+    return results
+
+
+def _shifts_a_day_apart(count: int) -> list:
+    initiative = make_initiative(title="Tree planting")
+    first = utcnow() + dt.timedelta(days=3)
+    return [
+        make_shift(initiative, starts_at=first + dt.timedelta(days=n), code=f"{7100 + n}")
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("sender", ["known", "new"])
+def test_twenty_joins_from_one_phone_at_once_are_all_acted_on(
+    signed_app, live_server, db, texter, sender
+):
+    """Each JOIN names another shift; none may be lost to a deadlock, a busy database or
+    twenty requests making the same new person at once."""
+    phone = new_phone()
+    if sender == "known":
+        texter(phone=phone)
+    codes = [shift.code for shift in _shifts_a_day_apart(20)]
+    # Committed, and nothing read after: on SQLite an open transaction holds the write lock.
+    db.session.commit()
+
+    results = _post_all_at_once(
+        live_server, [twilio_params(phone, f"JOIN {code}") for code in codes]
+    )
+
+    assert [status for status, _ in results] == [200] * 20
+    apologies = [body for _, body in results if "Sorry, something went wrong" in body]
+    assert apologies == []
+    assert all("re in: Tree planting" in body for _, body in results), results
+    db.session.expire_all()
+    [person] = db.session.scalars(sa.select(User).where(User.phone == phone)).all()
+    joined = db.session.scalars(
+        sa.select(Shift.code)
+        .join(Signup.shift)
+        .where(Signup.user_id == person.id, Signup.status == SignupStatus.CONFIRMED)
+    ).all()
+    assert sorted(joined) == sorted(codes)
+    assert inbound_count(db) == 20
+
+
+def test_a_text_that_loses_a_deadlock_is_run_again_not_apologised_for(
+    signed_app, live_server, db, texter, backend, caplog
+):
+    """Another transaction takes the shift, then the person's row FOR UPDATE, while the JOIN
+    holds the KEY SHARE its inbound row took on the person: a real deadlock, which PostgreSQL
+    breaks by aborting the JOIN's transaction. The webhook runs it again."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: no deadlock to lose")
+    phone = new_phone()
+    person_id = texter(phone=phone).id
+    [shift] = _shifts_a_day_apart(1)
+    shift_id, code = shift.id, shift.code
+    db.session.commit()
+
+    other = db.engine.connect()
+    watcher = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        other.exec_driver_sql("BEGIN")
+        # The webhook's wait is the one PostgreSQL checks first, so it is the victim.
+        other.exec_driver_sql("SET LOCAL deadlock_timeout = '30s'")
+        other.execute(sa.select(Shift.id).where(Shift.id == shift_id).with_for_update())
+        answer: list[requests.Response] = []
+        request = threading.Thread(
+            target=lambda: answer.append(
+                requests.post(
+                    live_server + "/sms/inbound",
+                    data=(params := twilio_params(phone, f"JOIN {code}")),
+                    headers={
+                        "X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(
+                            PUBLIC + "/sms/inbound", params
+                        )
+                    },
+                    timeout=60,
+                )
+            )
+        )
+        request.start()
+        waiting = sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        deadline = time.monotonic() + 20
+        while watcher.scalar(waiting) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert watcher.scalar(waiting) > 0, "the JOIN never waited for the shift"
+        other.execute(sa.select(User.id).where(User.id == person_id).with_for_update())
+        other.rollback()
+        request.join(timeout=60)
+    finally:
+        other.close()
+        watcher.close()
+
+    assert "deadlock detected" in caplog.text
+    [response] = answer
+    assert response.status_code == 200 and "re in: Tree planting" in response.text
+    db.session.expire_all()
+    assert (
+        db.session.scalar(
+            sa.select(Signup.status).where(Signup.user_id == person_id, Signup.shift_id == shift_id)
+        )
+        == SignupStatus.CONFIRMED
+    )
+    assert inbound_count(db) == 1
+
+
+def test_a_busy_sqlite_database_is_a_lost_race_and_a_missing_table_is_not(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'busy.sqlite3'}")
+    try:
+        with engine.connect() as holder, engine.connect() as loser:
+            holder.exec_driver_sql("CREATE TABLE t (x INTEGER)")  # BEGIN IMMEDIATE: the lock
+            loser.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
+            with pytest.raises(sa.exc.OperationalError) as busy:
+                loser.exec_driver_sql("SELECT 1")
+            holder.rollback()
+            with pytest.raises(sa.exc.OperationalError) as missing:
+                loser.exec_driver_sql("SELECT * FROM nowhere")
+    finally:
+        engine.dispose()
+    assert lost_race(busy.value)
+    assert not lost_race(missing.value)

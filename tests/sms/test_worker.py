@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import signal
 import threading
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -16,12 +17,13 @@ from tests.sms.fake_twilio import FROM_NUMBER
 from volunteer_app.accounts.models import PhoneStatus, User
 from volunteer_app.extensions import db as _db
 from volunteer_app.reference.settings import set_setting
-from volunteer_app.shifts.models import SignupStatus
+from volunteer_app.shifts.models import Signup, SignupStatus
 from volunteer_app.shifts.services import cancel_signup, signup_for_shift
-from volunteer_app.sms.gateway import SendError
+from volunteer_app.sms.gateway import SendError, get_gateway
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 from volunteer_app.sms.outbox import queue_sms
-from volunteer_app.sms.worker import Worker, retry_delay
+from volunteer_app.sms.quiet_hours import QuietHours
+from volunteer_app.sms.worker import Worker, claim_batch, hand_over, retry_delay
 
 # Noon in New York: outside quiet hours.
 NOON = dt.datetime(2026, 6, 1, 16, 0, tzinfo=dt.UTC)
@@ -69,7 +71,7 @@ def test_tick_sends_a_signup_confirmation_through_twilio(
     assert message.status == MessageStatus.SENT
     assert message.twilio_sid == post.sid
     assert message.sent_at == NOON and message.attempts == 1
-    assert statuses(message) == ["queued", "sending", "sent"]
+    assert statuses(message) == ["queued", "claimed", "sending", "sent"]
     assert "sent 1" in output
 
 
@@ -158,12 +160,7 @@ def test_throttling_and_server_errors_are_retried_with_backoff(
     assert message.status == MessageStatus.SENT and message.attempts == 3
     assert message.error_code is None
     assert [post.status for post in fake_twilio.posts] == [429, 500, 201]
-    assert statuses(message) == [
-        "queued",
-        "sending",
-        "queued",
-        "sending",
-        "queued",
+    assert statuses(message) == ["queued", *["claimed", "sending", "queued"] * 2, "claimed"] + [
         "sending",
         "sent",
     ]
@@ -190,10 +187,13 @@ def test_backoff_grows_and_is_capped(app, app_config):
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 5)] == [30, 60, 120, 240, 300]
 
 
-def test_a_hanging_twilio_times_out_and_is_not_resent_in_the_same_pass(
+def test_a_text_twilio_never_answered_for_is_looked_up_not_sent_again(
     twilio_app, app_config, fake_twilio, texter, tick
 ):
+    """The request timed out, but Twilio created the text all the same: the worker finds it
+    in Twilio's Messages list and records its SID; the person gets one text."""
     app_config(TWILIO_HTTP_TIMEOUT=0.2)
+    fake_twilio.clock = lambda: NOON
     person = texter()
     fake_twilio.hang(0.5, to=person.phone, times=1)
     queue_text(person)
@@ -201,31 +201,65 @@ def test_a_hanging_twilio_times_out_and_is_not_resent_in_the_same_pass(
     tick(NOON)
 
     [message] = messages()
-    assert message.status == MessageStatus.QUEUED and message.error_code is None
-    assert "network error" in message.error
-    assert message.send_after > NOON
+    assert message.status == MessageStatus.UNCONFIRMED and message.error_code is None
+    assert "no answer from Twilio" in message.error
+    assert message.send_after == NOON + dt.timedelta(seconds=120)
     fake_twilio.wait_idle()
-    assert len(fake_twilio.posts_to(person.phone)) == 1
-    tick(NOON + dt.timedelta(minutes=5))
-    assert messages()[0].status == MessageStatus.SENT
+    [post] = fake_twilio.posts_to(person.phone)
+    tick(NOON + dt.timedelta(seconds=60))  # too early to trust a "not found"
+    assert fake_twilio.lookups == []
+
+    tick(NOON + dt.timedelta(seconds=120))
+
+    [message] = messages()
+    assert message.status == MessageStatus.SENT and message.twilio_sid == post.sid
+    assert message.attempts == 1
+    assert statuses(message)[-3:] == ["sending", "unconfirmed", "sent"]
+    [lookup] = fake_twilio.lookups
+    assert lookup.query["To"] == person.phone and lookup.query["From"] == FROM_NUMBER
+    assert lookup.query["DateSent>"] == "2026-06-01T00:00:00Z"
+    assert fake_twilio.posts_to(person.phone) == [post]
 
 
-def test_stale_sending_goes_to_review_and_is_never_resent(twilio_app, fake_twilio, texter, tick):
-    message = queue_text(texter())
-    message.status = MessageStatus.SENDING
-    message.claimed_at = NOON - dt.timedelta(seconds=301)
-    fresh = queue_text(texter())
-    fresh.status = MessageStatus.SENDING
-    fresh.claimed_at = NOON - dt.timedelta(seconds=60)
+def test_a_worker_that_died_leaves_unsent_rows_to_the_queue_and_sent_ones_to_a_lookup(
+    twilio_app, fake_twilio, texter, tick
+):
+    """Claimed but never handed over: queued again. Handed over: looked up, sent if Twilio
+    has it, queued again if Twilio certainly has not. Nothing is resent blindly."""
+    fake_twilio.clock = lambda: NOON
+    never_handed, handed_and_sent, handed_and_lost, recent = (texter() for _ in range(4))
+    rows = {}
+    for person, status in [
+        (never_handed, MessageStatus.CLAIMED),
+        (handed_and_sent, MessageStatus.SENDING),
+        (handed_and_lost, MessageStatus.SENDING),
+        (recent, MessageStatus.SENDING),
+    ]:
+        rows[person.id] = message = queue_text(person)
+        message.status = status
+        message.attempts = 1 if status == MessageStatus.SENDING else 0
+        message.claimed_at = NOON - dt.timedelta(seconds=301)
+    rows[recent.id].claimed_at = NOON - dt.timedelta(seconds=60)  # still its worker's
+    body = rows[handed_and_sent.id].body
+    _db.session.commit()
+    # What Twilio got before the worker died: one of the two handed over.
+    sid = get_gateway().send(to=handed_and_sent.phone, body=body, status_callback=None)
 
-    tick(NOON)
-    tick(NOON + dt.timedelta(hours=1))
+    output = tick(NOON)
 
-    assert fake_twilio.posts == []
-    stale, recent = messages()
-    assert stale.status == MessageStatus.REVIEW and statuses(stale)[-1] == "review"
-    # Still inside the timeout at the first tick, stale an hour later.
-    assert recent.status == MessageStatus.REVIEW
+    # Requeued: the one never handed over, and the one Twilio never got.
+    assert "requeued 2" in output and "unconfirmed 2" in output and "sent 3" in output
+    assert sorted(post.to for post in fake_twilio.accepted) == sorted(
+        [handed_and_sent.phone, never_handed.phone, handed_and_lost.phone]
+    )
+    by_person = {m.user_id: m for m in messages()}
+    assert by_person[handed_and_sent.id].twilio_sid == sid
+    assert statuses(by_person[handed_and_sent.id])[-2:] == ["unconfirmed", "sent"]
+    assert statuses(by_person[never_handed.id])[-4:] == ["queued", "claimed", "sending", "sent"]
+    assert "unconfirmed" in statuses(by_person[handed_and_lost.id])
+    assert by_person[handed_and_lost.id].status == MessageStatus.SENT
+    assert by_person[recent.id].status == MessageStatus.SENDING
+    assert {m.status for m in messages()} == {MessageStatus.SENT, MessageStatus.SENDING}
 
 
 def test_consent_is_checked_again_at_send_time(twilio_app, fake_twilio, texter, tick):
@@ -262,6 +296,42 @@ def test_a_confirmation_for_a_cancelled_signup_is_dropped(
     [message] = messages()
     assert message.status == MessageStatus.DROPPED and message.error == "signup cancelled"
     assert fake_twilio.posts == []
+
+
+def test_a_waitlist_text_not_sent_before_a_promotion_is_dropped(
+    twilio_app, fake_twilio, texter, tick
+):
+    """The person moved up before "you're on the waitlist" went out: only the news that a spot
+    opened reaches them."""
+    small = make_shift(make_initiative(), starts_at=NOON + dt.timedelta(days=3), capacity=1)
+    holder = signup_for_shift(texter(), small, now=NOON - dt.timedelta(hours=1)).signup
+    person = texter()
+    signup_for_shift(person, small, now=NOON - dt.timedelta(hours=1))
+    _db.session.execute(sa.update(Message).values(send_after=NOON + dt.timedelta(minutes=5)))
+    cancel_signup(holder, now=NOON)
+
+    tick(NOON + dt.timedelta(minutes=5))
+
+    [post] = fake_twilio.posts_to(person.phone)
+    waitlisted, promoted = messages(user_id=person.id)
+    assert (waitlisted.kind, waitlisted.status) == ("signup_waitlisted", MessageStatus.DROPPED)
+    assert waitlisted.error == "signup confirmed"
+    assert (promoted.kind, promoted.twilio_sid) == ("waitlist_promoted", post.sid)
+
+
+def test_a_text_withdrawn_after_its_claim_is_never_handed_over(twilio_app, texter, shift):
+    """A worker claimed the confirmation; the person cancelled before it went out."""
+    signup = signup_for_shift(texter(), shift, now=NOON).signup
+    _db.session.commit()
+    claimed, _ = claim_batch(now=NOON, limit=10, quiet=QuietHours.from_settings(), counts=Counter())
+    assert [item.id for item in claimed] == [m.id for m in messages()]
+
+    cancel_signup(_db.session.get(Signup, signup.id), now=NOON)
+    _db.session.commit()
+
+    assert hand_over(claimed, now=NOON) == []
+    [message] = messages()
+    assert message.status == MessageStatus.DROPPED and message.attempts == 0
 
 
 def test_quiet_hours_defer_a_text_to_the_morning(twilio_app, fake_twilio, texter, tick):

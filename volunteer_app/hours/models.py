@@ -152,7 +152,8 @@ def refresh_service_gaps(connection: sa.Connection, user_ids: set[int] | None = 
     On PostgreSQL the people's rows are locked first (FOR NO KEY UPDATE, which does not clash
     with the key-share lock an INSERT takes on the person it refers to), so two transactions
     adding hours for the same person run one after the other and the second reads the first's
-    entries; SQLite serialises writers already.
+    entries; SQLite serialises writers already. A transaction that also locks a shift has
+    taken that lock first (the order of shifts/services).
     """
     entries = HoursEntry.__table__
     later = entries.alias("later")

@@ -306,6 +306,9 @@ def add_new_walk_in(
 ) -> tuple[WalkInResult, User, bool]:
     """A walk-in typed in by name and phone: find or create the person (`walk_in_person`),
     then put them on the roster (`add_walk_in`). Returns (result, person, created)."""
+    # The shift's lock before the person's row is written (consent): the order every signup
+    # takes its locks in (see shifts/services).
+    lock_shift(shift.id)
     person, created = walk_in_person(name, raw_phone, agreed_to_texts=agreed_to_texts, now=now)
     return add_walk_in(person, shift, now=now, when_full=when_full), person, created
 
@@ -797,7 +800,9 @@ def roster_csv(roster: Roster) -> bytes:
     }
     text_names = {
         MessageStatus.QUEUED: _("queued"),
+        MessageStatus.CLAIMED: _("sending"),
         MessageStatus.SENDING: _("sending"),
+        MessageStatus.UNCONFIRMED: _("checking with Twilio"),
         MessageStatus.SENT: _("sent"),
         MessageStatus.DELIVERED: _("delivered"),
         MessageStatus.UNDELIVERED: _("undelivered"),

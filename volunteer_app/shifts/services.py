@@ -1,9 +1,15 @@
 """Signing up, the waitlist and cancelling: the rules that keep a shift's roster right.
 
 Capacity: every change to who holds a spot happens while this transaction holds the shift's
-row lock (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite every transaction begins IMMEDIATE,
-so writers are serialised), and `shifts.spots_taken` is backed by a CHECK constraint, so two
-people can never take the last spot. Services flush and never commit: the caller commits once.
+row lock (`SELECT ... FOR NO KEY UPDATE` on PostgreSQL; on SQLite every transaction begins
+IMMEDIATE, so writers are serialised), and `shifts.spots_taken` is backed by a CHECK constraint,
+so two people can never take the last spot. Services flush and never commit: the caller commits
+once.
+
+Lock order, everywhere: shifts first (in id order), then people (in id order). Both are locked
+FOR NO KEY UPDATE, which serialises the row's writers but not the inserts that merely refer to
+it (a foreign key takes KEY SHARE): an inbound text, a signup or a queued message naming the
+person or the shift never waits for, nor deadlocks against, these locks.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from volunteer_app.shifts.models import (
     SignupSource,
     SignupStatus,
 )
-from volunteer_app.sms.outbox import queue_sms, withdraw_signup_reminders
+from volunteer_app.sms.outbox import queue_sms, withdraw_signup_texts
 
 
 class ShiftUnavailable(DomainError):
@@ -58,11 +64,12 @@ class CannotCancel(DomainError):
 
 
 def lock_shift(shift_id: int) -> Shift:
-    """Reload the shift holding its row lock until the transaction ends."""
+    """Reload the shift holding its row lock until the transaction ends. Take it before any
+    person's lock (see the module's docstring)."""
     shift = db.session.scalar(
         sa.select(Shift)
         .where(Shift.id == shift_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if shift is None:
@@ -71,8 +78,12 @@ def lock_shift(shift_id: int) -> Shift:
 
 
 def lock_user(user_id: int) -> None:
-    """Serialise one person's own signups (two tabs, two texts), so clash checks hold."""
-    db.session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
+    """Serialise one person's own signups (two tabs, two texts), so clash checks hold.
+
+    FOR UPDATE would conflict with the KEY SHARE lock each of those texts took when its
+    inbound row named the person, and two of them upgrading at once deadlock.
+    """
+    db.session.execute(sa.select(User.id).where(User.id == user_id).with_for_update(key_share=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,8 +352,9 @@ def cancel_signup(signup: Signup, *, now: dt.datetime) -> list[Signup]:
     signup.status = SignupStatus.CANCELLED
     signup.waitlist_position = None
     signup.cancelled_at = now
-    # Reminders not sent yet go now, which also frees their keys for a later signup again.
-    withdraw_signup_reminders(signup.id, now=now, reason="signup cancelled")
+    # Every text about the signup not sent yet goes now (a "you're on the waitlist" arriving
+    # after the cancellation included), which also frees their keys for a later signup.
+    withdraw_signup_texts(signup.id, now=now, reason="signup cancelled")
     db.session.flush()
     return promote_waitlist(shift, now=now)
 

@@ -159,11 +159,13 @@ def send_broadcast(
     *,
     broadcast_id: str,
     now: dt.datetime,
+    organization_id: int,
     shift_id: int | None = None,
     **context,
 ) -> int:
-    """Queue the text for everyone in `audience` who may be texted. Returns how many were
-    queued now (people already queued under this broadcast id are not queued again)."""
+    """Queue the text from `organization_id` for everyone in `audience` who may be texted.
+    Returns how many were queued now (people already queued under this broadcast id are not
+    queued again). The rows name the organization: only its coordinators' log shows them."""
     body = clean_body(body)
     broadcast_id = uuid.UUID(hex=broadcast_id).hex  # refuses anything but a uuid
     texts = [
@@ -172,6 +174,7 @@ def send_broadcast(
             template=TEMPLATE,
             key=f"broadcast:{broadcast_id}:user:{user.id}",
             shift_id=shift_id,
+            organization_id=organization_id,
             context={"text": body, **context},
         )
         for user in audience

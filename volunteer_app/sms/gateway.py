@@ -3,11 +3,15 @@
 No other application module imports `twilio`. `SMS_BACKEND` chooses the backend:
 `console` logs the text and invents a SID (the Message row is the record); `twilio` posts to
 Twilio's REST API with the official client. Either way `send` returns the provider's SID or
-raises `SendError`, which says whether trying again later could help.
+raises `SendError`, which says whether trying again later could help, or whether nobody can
+tell if the text went (a timeout after the request left): then `find_sent` asks Twilio's
+Messages list for it, as Twilio offers no idempotency key for sending.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
 import threading
 import uuid
@@ -22,17 +26,23 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 logger = logging.getLogger(__name__)
 
 TWILIO_API_HOST = "https://api.twilio.com"
 # Enough for the worker's sending threads to each keep a connection open.
 HTTP_POOL_SIZE = 32
+# Texts per page when looking one up; a person rarely gets more than a few a day.
+LOOKUP_PAGE_SIZE = 50
 
 
 class SendError(Exception):
-    """A text was not accepted. `code` is Twilio's error code as text ("21610"), or None for
-    a network error or timeout; `transient` says whether the same text may be tried again."""
+    """A text was not accepted, or its fate is unknown. `code` is Twilio's error code as text
+    ("21610"), or None for a network error or timeout; `transient` says whether the same text
+    may be tried again; `unknown` that the request may have reached Twilio, so it must be
+    looked up (`find_sent`) rather than sent again; `retry_after` is Twilio's Retry-After, in
+    seconds."""
 
     def __init__(
         self,
@@ -40,16 +50,22 @@ class SendError(Exception):
         *,
         code: str | None = None,
         transient: bool = False,
+        unknown: bool = False,
         http_status: int | None = None,
+        retry_after: float | None = None,
     ):
         super().__init__(message)
         self.code = code
         self.transient = transient
+        self.unknown = unknown
         self.http_status = http_status
+        self.retry_after = retry_after
 
 
 class Gateway(Protocol):
     def send(self, *, to: str, body: str, status_callback: str | None) -> str: ...
+
+    def find_sent(self, *, to: str, body: str, since: dt.datetime) -> list[str]: ...
 
 
 class ConsoleGateway:
@@ -59,6 +75,33 @@ class ConsoleGateway:
         sid = "SMconsole" + uuid.uuid4().hex
         logger.info("SMS to %s (%s): %s", to, sid, body)
         return sid
+
+    def find_sent(self, *, to: str, body: str, since: dt.datetime) -> list[str]:
+        raise SendError("the console backend keeps no record to look texts up in")
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """An answer's Retry-After in seconds: given as seconds, or as a date read against the
+    answer's own Date header (so no clock of ours comes into it). None when absent or unclear."""
+    value = ((headers or {}).get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        until = email.utils.parsedate_to_datetime(value)
+        answered = email.utils.parsedate_to_datetime((headers or {}).get("Date") or "")
+    except (TypeError, ValueError):
+        return None
+    return max((until - answered).total_seconds(), 0.0)
+
+
+def _never_reached_twilio(exc: requests.RequestException) -> bool:
+    """Whether the request failed before a connection was made, so Twilio cannot have it."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 class _PinnedHttpClient(TwilioHttpClient):
@@ -74,6 +117,8 @@ class _PinnedHttpClient(TwilioHttpClient):
                 HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=HTTP_POOL_SIZE),
             )
         self.api_base = api_base.rstrip("/")
+        # The Retry-After of this thread's last 429: the client's exceptions do not carry it.
+        self.retry_after: float | None = None
 
     def request(self, method, url, *args, **kwargs):
         if self.api_base:
@@ -81,7 +126,11 @@ class _PinnedHttpClient(TwilioHttpClient):
                 # Never let a test (or a stray TWILIO_REGION) reach the real Twilio.
                 raise SendError(f"refusing to call {url} while TWILIO_API_BASE is set")
             url = self.api_base + url[len(TWILIO_API_HOST) :]
-        return super().request(method, url, *args, **kwargs)
+        self.retry_after = None
+        response = super().request(method, url, *args, **kwargs)
+        if response.status_code == 429:
+            self.retry_after = retry_after_seconds(response.headers)
+        return response
 
 
 class TwilioGateway:
@@ -134,8 +183,9 @@ class TwilioGateway:
             else {"from_": self.from_number}
         )
         extra = {"status_callback": status_callback} if status_callback else {}
+        client = self._client()
         try:
-            message = self._client().messages.create(to=to, body=body, **sender, **extra)
+            message = client.messages.create(to=to, body=body, **sender, **extra)
         except (TwilioRestException, TwilioServiceException) as exc:
             status = int(exc.status)
             code = str(exc.code) if exc.code not in (None, status) else None
@@ -144,14 +194,46 @@ class TwilioGateway:
                 code=code,
                 transient=status == 429 or status >= 500,
                 http_status=status,
+                retry_after=client.http_client.retry_after,
             ) from exc
         except requests.RequestException as exc:
-            # Timeouts land here too; Twilio may or may not have the text. Retrying is the
-            # documented choice: a late duplicate beats a reminder that never comes.
-            raise SendError(f"network error: {type(exc).__name__}", transient=True) from exc
+            if _never_reached_twilio(exc):
+                raise SendError(f"network error: {type(exc).__name__}", transient=True) from exc
+            # A timeout (or a connection lost) after the request left: Twilio may have the
+            # text. Sending it again could text the person twice; the worker looks it up.
+            raise SendError(f"no answer from Twilio: {type(exc).__name__}", unknown=True) from exc
         except TwilioException as exc:
-            raise SendError(f"Twilio client error: {exc}", transient=True) from exc
+            # An answer the client could not read: the text may have been created all the same.
+            raise SendError(f"Twilio client error: {exc}", unknown=True) from exc
         return message.sid
+
+    def find_sent(self, *, to: str, body: str, since: dt.datetime) -> list[str]:
+        """The SIDs of texts Twilio holds from us to `to` with exactly `body`, created at or
+        after `since`, oldest first. Raises SendError when Twilio cannot be asked.
+
+        Reads the Messages list filtered by To, From (or our Messaging Service) and DateSent,
+        which Twilio filters by whole days (GMT): hence the day of `since`, then the exact
+        instant on each text's date_created.
+        """
+        filters = {"to": to, "date_sent_after": since.astimezone(dt.UTC).date()}
+        if not self.messaging_service_sid:
+            filters["from_"] = self.from_number
+        try:
+            found = [
+                message
+                for message in self._client().messages.stream(page_size=LOOKUP_PAGE_SIZE, **filters)
+                if message.body == body
+                and message.direction == "outbound-api"
+                and message.date_created is not None
+                and message.date_created >= since
+                and (
+                    not self.messaging_service_sid
+                    or message.messaging_service_sid == self.messaging_service_sid
+                )
+            ]
+        except (TwilioException, requests.RequestException) as exc:
+            raise SendError(f"looking the text up failed: {type(exc).__name__}") from exc
+        return [message.sid for message in sorted(found, key=lambda m: m.date_created)]
 
 
 def _twilio_gateway_from_config(config: Mapping) -> TwilioGateway:

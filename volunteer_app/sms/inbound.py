@@ -5,7 +5,8 @@ admin simulator.
 before anything acts, so a retried or concurrent delivery of the same SID finds it and gets
 the stored reply), runs the command in a savepoint, and records the reply both on the
 inbound row (`reply_body`) and as an outbound `reply` row so logs and the simulator show it.
-It flushes and never commits; the caller commits.
+It flushes and never commits; the caller commits, and runs it again when the transaction lost
+a race with another (`lost_race`: a deadlock, a serialization failure, a busy SQLite).
 
 Replies are rendered from templates/sms/reply_*.txt in the person's language (Spanish when
 they used a Spanish alias). Twilio answers its own opt-out words (STOP, ...) and opt-in words
@@ -18,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
+import sqlite3
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -75,6 +77,18 @@ def normalise_phone(raw: str) -> str:
         return raw.strip()[:20]
 
 
+def lost_race(exc: BaseException) -> bool:
+    """Whether `exc` says this transaction lost a race with another one and would succeed if
+    run again: a deadlock (40P01) or serialization failure (40001) on PostgreSQL, a busy or
+    locked database on SQLite."""
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in ("40P01", "40001"):
+        return True
+    return getattr(orig, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def stored_reply(message_sid: str) -> Message | None:
     return db.session.scalar(
         sa.select(Message).where(Message.idempotency_key == f"inbound:{message_sid}")
@@ -128,7 +142,9 @@ def handle_inbound(
             outcome = dispatch(command, user, phone, now=now)
     except DomainError as exc:
         outcome = Outcome(render_reply("problem", locale, reason=exc.message), user)
-    except Exception:
+    except Exception as exc:
+        if lost_race(exc):
+            raise  # the caller runs the whole transaction again
         logger.exception("SMS command %s from message %s failed", command.kind, message_sid)
         outcome = Outcome(render_reply("apology", locale), user)
 
@@ -388,16 +404,11 @@ def join(
     shift = shifts.shift_by_code(command.code)
     if shift is None or shift.initiative.status == InitiativeStatus.DRAFT:
         return Outcome(render_reply("unknown_code", locale, code=command.code), user)
+    # The shift's lock before the person's row is written (consent): the order every signup
+    # takes its locks in.
+    shifts.lock_shift(shift.id)
     if user is None:
-        user = User(
-            phone=phone,
-            name="",
-            email=None,
-            password_hash=None,
-            preferred_language=command.language or "en",
-            created_at=now,
-        )
-        db.session.add(user)
+        user = new_texter(phone, language=command.language or "en", now=now)
     record_consent(user, now=now)
     db.session.flush()
     result = shifts.signup_for_shift(user, shift, now=now, source=SignupSource.SMS)
@@ -411,6 +422,29 @@ def join(
         ask_name=not user.name,
     )
     return Outcome(reply, user, shift.id)
+
+
+def new_texter(phone: str, *, language: str, now: dt.datetime) -> User:
+    """A volunteer with just a phone. Several texts from a new phone at once each try to make
+    them: the first to commit does, the others take that person."""
+    user = User(
+        phone=phone,
+        name="",
+        email=None,
+        password_hash=None,
+        preferred_language=language,
+        created_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except sa.exc.IntegrityError:
+        # PostgreSQL: the insert waited for the other transaction and this statement sees
+        # what it committed. (SQLite serialises writers, so it never gets here.)
+        user = db.session.scalar(sa.select(User).where(User.phone == phone))
+        if user is None:
+            raise
+    return user
 
 
 def _answered_by_reply(signup: Signup, *, now: dt.datetime) -> None:

@@ -1,9 +1,10 @@
 """Reading the message table for people: the SMS log (scoped by organization) and the
 simulator's conversation with one phone. Each page is a fixed number of queries.
 
-Coordinators see messages about their own organizations' shifts, and messages about no shift
-in particular (replies to HELP, initiative broadcasts) to or from volunteers signed up for
-those shifts. Admins see everything.
+Coordinators see messages about their own organizations' shifts, the texts their
+organizations sent (broadcasts), and the messages about no shift and from no organization in
+particular (replies to HELP, STOP) to or from volunteers signed up for those shifts. Admins see
+everything.
 """
 
 from __future__ import annotations
@@ -69,7 +70,15 @@ def visible_to(viewer: User) -> sa.ColumnElement[bool]:
     )
     return sa.or_(
         Message.shift_id.in_(own_shifts),
-        sa.and_(Message.shift_id.is_(None), Message.user_id.in_(own_volunteers)),
+        Message.organization_id.in_(organization_ids),
+        sa.and_(
+            Message.shift_id.is_(None),
+            Message.organization_id.is_(None),
+            # A broadcast without its organization (queued before they were recorded) is
+            # some organization's text, but which is unknown: admins only.
+            Message.kind != "broadcast",
+            Message.user_id.in_(own_volunteers),
+        ),
     )
 
 

@@ -26,12 +26,16 @@ class Direction(enum.StrEnum):
 
 class MessageStatus(enum.StrEnum):
     QUEUED = "queued"  # waiting for the worker (maybe deferred by send_after)
-    SENDING = "sending"  # claimed by a worker; a crash leaves it here, then `review`
+    CLAIMED = "claimed"  # taken by a worker, not handed to Twilio yet; a crash requeues it
+    SENDING = "sending"  # handed to Twilio, its answer awaited; a crash makes it `unconfirmed`
+    # Handed to Twilio without an answer (a timeout, a crash): the worker looks it up at Twilio
+    # from send_after on, and never resends it blindly.
+    UNCONFIRMED = "unconfirmed"
     SENT = "sent"  # accepted by Twilio (or written to the console)
     DELIVERED = "delivered"
     UNDELIVERED = "undelivered"
     FAILED = "failed"
-    REVIEW = "review"  # outcome unknown after a crash: a person decides, never a blind resend
+    REVIEW = "review"  # outcome still unknown after looking it up: a person decides
     DROPPED = "dropped"  # not sent on purpose: no consent, opted out, too late; see error
     RECEIVED = "received"  # inbound
 
@@ -61,11 +65,18 @@ class Message(db.Model):
         sa.ForeignKey("shifts.id", ondelete="SET NULL"), index=True
     )
     signup_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signups.id", ondelete="SET NULL"))
-    # Not before this instant (quiet hours, reminders, retry backoff).
+    # The organization that sent it, for texts a coordinator wrote (broadcasts): whose log
+    # shows it when it concerns no shift.
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    # Not before this instant (quiet hours, reminders, retry backoff; for an unconfirmed text,
+    # its next lookup).
     send_after: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # A reminder is pointless after this instant (the shift's start).
     expires_at: Mapped[dt.datetime | None]
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # times handed to Twilio
+    # When a worker last took charge of it: claimed it, or handed it to Twilio.
     claimed_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
     error_code: Mapped[str | None] = mapped_column(sa.String(20))

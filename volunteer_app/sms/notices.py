@@ -21,7 +21,7 @@ from volunteer_app.sms.outbox import (
     history_entry,
     queue_many,
     queue_sms,
-    withdraw_reminders,
+    withdraw_queued,
 )
 
 NOTIFIED_STATUSES = (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
@@ -42,7 +42,9 @@ def _people_on(shift: Shift, signups: Iterable[Signup] | None) -> list[Signup]:
 def withdraw_queued_reminders(shift: Shift, *, now: dt.datetime, reason: str) -> int:
     """Drop the shift's reminders not sent yet, freeing their keys so the worker schedules
     fresh ones for the shift's new time. Returns how many were withdrawn."""
-    return withdraw_reminders(Message.shift_id == shift.id, now=now, reason=reason)
+    return withdraw_queued(
+        Message.kind == "reminder", Message.shift_id == shift.id, now=now, reason=reason
+    )
 
 
 def _tell_everyone_on(

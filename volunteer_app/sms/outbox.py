@@ -126,12 +126,14 @@ def withdraw(message: Message, *, now: dt.datetime, reason: str) -> None:
     message.updated_at = now
 
 
-def withdraw_reminders(*where: sa.ColumnElement[bool], now: dt.datetime, reason: str) -> int:
-    """Withdraw the reminders still queued that match `where` (a shift's, a signup's).
-    Returns how many were withdrawn."""
+def withdraw_queued(*where: sa.ColumnElement[bool], now: dt.datetime, reason: str) -> int:
+    """Withdraw the texts matching `where` that have not gone to Twilio: queued, or claimed by
+    a worker that has not handed them over yet (it then finds them gone). Returns how many."""
     pending = db.session.scalars(
         sa.select(Message).where(
-            Message.kind == "reminder", Message.status == MessageStatus.QUEUED, *where
+            Message.direction == Direction.OUTBOUND,
+            Message.status.in_([MessageStatus.QUEUED, MessageStatus.CLAIMED]),
+            *where,
         )
     ).all()
     for message in pending:
@@ -140,10 +142,11 @@ def withdraw_reminders(*where: sa.ColumnElement[bool], now: dt.datetime, reason:
     return len(pending)
 
 
-def withdraw_signup_reminders(signup_id: int, *, now: dt.datetime, reason: str) -> int:
-    """The person gave up their place: their reminders go, so signing up again brings fresh
-    ones."""
-    return withdraw_reminders(Message.signup_id == signup_id, now=now, reason=reason)
+def withdraw_signup_texts(signup_id: int, *, now: dt.datetime, reason: str) -> int:
+    """The person gave up their place: every text about it not sent yet goes (confirmation,
+    waitlist place, promotion, reminders, a changed time), and signing up again brings fresh
+    ones. Returns how many were withdrawn."""
+    return withdraw_queued(Message.signup_id == signup_id, now=now, reason=reason)
 
 
 @dataclass
@@ -157,6 +160,7 @@ class OutgoingText:
     expires_at: dt.datetime | None = None
     shift_id: int | None = None
     signup_id: int | None = None
+    organization_id: int | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
 
@@ -194,6 +198,7 @@ def queue_many(texts: list[OutgoingText], *, now: dt.datetime) -> int:
             "segments": count_segments(body),
             "shift_id": text.shift_id,
             "signup_id": text.signup_id,
+            "organization_id": text.organization_id,
             "send_after": text.send_after or now,
             "expires_at": text.expires_at,
             "attempts": 0,

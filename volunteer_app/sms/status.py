@@ -36,7 +36,9 @@ SENT_OR_LATER = frozenset({MessageStatus.SENT, MessageStatus.DELIVERED, MessageS
 RANK = {
     MessageStatus.QUEUED: 0,
     MessageStatus.SENDING: 1,
-    # A message a crashed worker left for review was, if Twilio reports on it, really sent.
+    # A text handed to Twilio without an answer (or left for review) was, if Twilio reports on
+    # it, really sent: the report settles what the worker would have looked up.
+    MessageStatus.UNCONFIRMED: 1,
     MessageStatus.REVIEW: 1,
     MessageStatus.SENT: 2,
     MessageStatus.DELIVERED: 3,

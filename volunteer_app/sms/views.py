@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
+import time
 import uuid
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -44,12 +47,16 @@ from volunteer_app.sms import broadcast as broadcasts
 from volunteer_app.sms import gateway
 from volunteer_app.sms import log as sms_log
 from volunteer_app.sms.forms import BroadcastForm, LogFilterForm, SimulatorForm
-from volunteer_app.sms.inbound import handle_inbound, render_reply, stored_reply
+from volunteer_app.sms.inbound import handle_inbound, lost_race, render_reply, stored_reply
 from volunteer_app.sms.models import MessageStatus
 from volunteer_app.sms.status import apply_status_callback
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 logger = logging.getLogger(__name__)
+
+# Tries of an inbound text's transaction that lost a race, and the wait between them.
+RACE_ATTEMPTS = 5
+RACE_BACKOFF_SECONDS = 0.05
 
 
 def _twilio_signed() -> bool:
@@ -72,21 +79,42 @@ def inbound():
     sender = request.form.get("From") or ""
     if not sid or not sender:
         return _twiml(None), 400
+    received_at = utcnow()
     try:
-        reply = handle_inbound(
-            sender,
-            request.form.get("Body", ""),
-            sid,
-            utcnow(),
-            to_phone=request.form.get("To", ""),
+        reply = _committed(
+            lambda: handle_inbound(
+                sender,
+                request.form.get("Body", ""),
+                sid,
+                received_at,
+                to_phone=request.form.get("To", ""),
+            )
         )
-        db.session.commit()
     except Exception:
         # A duplicate that slipped past the insert guard, or the database failing: never a 500.
         db.session.rollback()
         logger.exception("inbound SMS %s could not be recorded", sid)
         reply = _reply_after_failure(sid)
     return _twiml(reply)
+
+
+def _committed(handle: Callable[[], str | None]) -> str | None:
+    """Run `handle` and commit. A transaction that lost a race with another (two texts from
+    one phone at once) is rolled back and run again, a few times, before the error stands."""
+    attempt = 1
+    while True:
+        try:
+            reply = handle()
+            db.session.commit()
+            return reply
+        except Exception as exc:
+            db.session.rollback()
+            if attempt >= RACE_ATTEMPTS or not lost_race(exc):
+                raise
+            logger.warning("inbound SMS lost a race, try %d: %s", attempt, exc.orig)
+        # A little random wait, so the losers do not collide again in step.
+        time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * attempt))
+        attempt += 1
 
 
 def _reply_after_failure(sid: str) -> str | None:
@@ -168,15 +196,17 @@ def simulator():
         sent_at = utcnow()
         if form.sent_at.data:
             sent_at = from_local(form.sent_at.data, current_app.config["PROGRAM_TIMEZONE"])
+        sid = "SIM" + uuid.uuid4().hex
         try:
-            handle_inbound(
-                phone,
-                form.body.data,
-                "SIM" + uuid.uuid4().hex,
-                sent_at,
-                to_phone=current_app.config.get("TWILIO_FROM_NUMBER", ""),
+            _committed(
+                lambda: handle_inbound(
+                    phone,
+                    form.body.data,
+                    sid,
+                    sent_at,
+                    to_phone=current_app.config.get("TWILIO_FROM_NUMBER", ""),
+                )
             )
-            db.session.commit()
         except Exception:
             db.session.rollback()
             logger.exception("simulated text from %s failed", phone)
@@ -246,6 +276,7 @@ def _broadcast(*, audience, shift, initiative, shift_id):
                     form.body.data,
                     broadcast_id=form.broadcast_id.data,
                     now=utcnow(),
+                    organization_id=initiative.organization_id,
                     shift_id=shift_id,
                     sender=initiative.organization.name,
                 )

@@ -1,28 +1,35 @@
 """The outbox worker: one pass schedules what is due and sends what is queued.
 
 A pass (a) closes forgotten check-outs, (b) queues due reminders, (c) queues thanks and team
-lead prompts after shifts, (d) sends queued texts whose time has come, and (e) marks texts left
-in `sending` by a crashed worker for review.
+lead prompts after shifts, (d) recovers the texts of a worker that died, (e) looks up at Twilio
+the texts whose fate is unknown, and (f) sends queued texts whose time has come.
 
-Sending is claim, send, record. A claim is a short transaction that takes due rows with
-`FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE), checks
-consent, expiry and quiet hours once more, and marks the rest `sending` before committing.
-The HTTP calls happen outside any transaction, on a few threads. The outcome is written only
-over rows still `sending`. So any number of workers never send a row twice, and a worker that
-dies between claim and record leaves the row in `sending`, later `review`: a crash can lose a
-text but never double it.
+Sending is claim, hand over, send, record. A claim is a short transaction that takes due rows
+with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE),
+checks consent, expiry and quiet hours once more, and marks the rest `claimed`. Just before
+their requests go out, a few at a time, they are marked `sending` (handed over). The HTTP calls
+happen outside any transaction, on a few threads; an outcome is written only over the same
+attempt of a row still `sending`. So any number of workers never send a row twice.
+
+A request that got no answer (a timeout) may have reached Twilio, so it is never sent again
+blindly: the row becomes `unconfirmed`, and after SMS_LOOKUP_DELAY_SECONDS the worker looks for
+it in Twilio's Messages list (by recipient, sender, day and body): found, it is `sent` with the
+SID Twilio gave it; certainly not there, it is queued again; when Twilio cannot be asked for
+SMS_REVIEW_AFTER_SECONDS, a person reviews it. A worker that dies leaves its rows `claimed`
+(never handed over: queued again) or `sending` (looked up like a timeout).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +56,16 @@ from volunteer_app.sms.reminders import schedule_after_shift, schedule_reminders
 
 logger = logging.getLogger(__name__)
 
-# Texts tied to a signup that make no sense once the person is off the shift.
-SIGNUP_BOUND_KINDS = frozenset({"reminder", "waitlist_promoted", "signup_confirmed"})
+# Texts tied to a signup, and the signup's states in which they still make sense; on a
+# cancelled shift none does. (Cancelling a signup withdraws them at once; this is the check
+# at send time for the other ways a signup moves on.)
+HOLDING = frozenset({SignupStatus.CONFIRMED, SignupStatus.ATTENDED})
+SIGNUP_BOUND_KINDS = {
+    "reminder": HOLDING,
+    "signup_confirmed": HOLDING,
+    "waitlist_promoted": HOLDING,
+    "signup_waitlisted": frozenset({SignupStatus.WAITLISTED}),
+}
 # Twilio errors that say something about the person or their phone, not just this text.
 OPTED_OUT_CODE = "21610"
 PHONE_STATUS_BY_CODE = {"21211": PhoneStatus.INVALID, "21614": PhoneStatus.NOT_SMS_CAPABLE}
@@ -59,6 +74,8 @@ RECORD_EVERY = 25
 RECORD_INTERVAL = 0.25
 # Any number will do, as long as every worker uses the same one.
 MAINTENANCE_LOCK_ID = 0x534D5331
+# How far Twilio's clock may be from ours when a lookup compares its date_created with ours.
+CLOCK_MARGIN = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -82,7 +99,8 @@ class PassReport:
 
 @dataclass(frozen=True)
 class Claimed:
-    """What the sending thread needs of a claimed row; plain data, usable after commit."""
+    """What the sending thread needs of a claimed row; plain data, usable after commit.
+    `attempts` counts this attempt; `handed_at` is when it was handed to Twilio."""
 
     id: int
     to: str
@@ -90,6 +108,7 @@ class Claimed:
     attempts: int
     user_id: int | None
     history: list[dict[str, Any]]
+    handed_at: dt.datetime | None = None
 
 
 # Scheduling -------------------------------------------------------------------------------
@@ -123,22 +142,37 @@ def schedule(*, now: dt.datetime) -> PassReport:
     return report
 
 
-def mark_stale_for_review(*, now: dt.datetime) -> int:
-    """Step (e): texts `sending` for longer than SMS_SENDING_TIMEOUT_SECONDS go to `review`.
+def recover_stale_claims(*, now: dt.datetime) -> Counter:
+    """Step (d): rows a worker took charge of more than SMS_SENDING_TIMEOUT_SECONDS ago with
+    nothing recorded since: that worker died. Committed here.
 
-    Twilio may or may not have them; a person decides, the worker never resends blindly.
+    A `claimed` row was never handed to Twilio, so it goes back in the queue. A `sending` row
+    was: it becomes `unconfirmed`, to be looked up at Twilio, never resent blindly.
     """
-    timeout = dt.timedelta(seconds=current_app.config["SMS_SENDING_TIMEOUT_SECONDS"])
+    config = current_app.config
+    timeout = dt.timedelta(seconds=config["SMS_SENDING_TIMEOUT_SECONDS"])
+    lookup_delay = dt.timedelta(seconds=config["SMS_LOOKUP_DELAY_SECONDS"])
+    counts: Counter = Counter()
     stale = db.session.scalars(
         sa.select(Message)
-        .where(Message.status == MessageStatus.SENDING, Message.claimed_at < now - timeout)
+        .where(
+            Message.status.in_([MessageStatus.CLAIMED, MessageStatus.SENDING]),
+            Message.claimed_at < now - timeout,
+        )
         .with_for_update(skip_locked=True)
     ).all()
     for message in stale:
-        _move(message, MessageStatus.REVIEW, now, "no outcome recorded after a claim")
-        message.error = "sending interrupted: check Twilio before resending"
+        if message.status == MessageStatus.CLAIMED:
+            message.send_after = now
+            _move(message, MessageStatus.QUEUED, now, "never handed to Twilio: queued again")
+            counts["requeued"] += 1
+        else:
+            message.send_after = max(now, message.claimed_at + lookup_delay)
+            message.error = "sending interrupted: looking it up at Twilio"
+            _move(message, MessageStatus.UNCONFIRMED, now, "sending interrupted")
+            counts["unconfirmed"] += 1
     db.session.commit()
-    return len(stale)
+    return counts
 
 
 # Claiming ---------------------------------------------------------------------------------
@@ -153,7 +187,7 @@ def _move(message: Message, status: MessageStatus, now: dt.datetime, note: str |
 def claim_batch(
     *, now: dt.datetime, limit: int, quiet: QuietHours, counts: Counter
 ) -> tuple[list[Claimed], int]:
-    """Take up to `limit` due texts; returns the ones now `sending` and how many rows were
+    """Take up to `limit` due texts; returns the ones now `claimed` and how many rows were
     looked at (dropped and deferred ones included). Commits."""
     try:
         messages = db.session.scalars(
@@ -172,9 +206,7 @@ def claim_batch(
             return [], 0
         users = _by_id(User, {m.user_id for m in messages if m.user_id})
         zones = _shift_timezones({m.shift_id for m in messages if m.shift_id})
-        off_shift = _signups_off_shift(
-            {m.signup_id for m in messages if m.signup_id and m.kind in SIGNUP_BOUND_KINDS}
-        )
+        stale = _stale_signup_texts([m for m in messages if m.kind in SIGNUP_BOUND_KINDS])
         program_tz = current_app.config["PROGRAM_TIMEZONE"]
         claimed = []
         for message in messages:
@@ -182,10 +214,10 @@ def claim_batch(
             reason = why_not_textable(user) if user is not None else None
             if reason is None and message.expires_at is not None and now >= message.expires_at:
                 reason = "too late"
-            if reason is None and message.signup_id in off_shift:
+            if reason is None and message.id in stale:
                 # The key is freed, so the person gets this text after all if they sign up
                 # for the shift again.
-                withdraw(message, now=now, reason=off_shift[message.signup_id])
+                withdraw(message, now=now, reason=stale[message.id])
                 counts["dropped"] += 1
                 continue
             tz = zones.get(message.shift_id, program_tz)
@@ -205,15 +237,14 @@ def claim_batch(
                 _move(message, MessageStatus.DROPPED, now, reason)
                 counts["dropped"] += 1
                 continue
-            message.attempts += 1
             message.claimed_at = now
-            _move(message, MessageStatus.SENDING, now)
+            _move(message, MessageStatus.CLAIMED, now)
             claimed.append(
                 Claimed(
                     id=message.id,
                     to=message.to_phone,
                     body=message.body,
-                    attempts=message.attempts,
+                    attempts=message.attempts + 1,
                     user_id=message.user_id,
                     history=list(message.status_history),
                 )
@@ -242,22 +273,66 @@ def _shift_timezones(shift_ids: set[int]) -> dict[int, str]:
     return {shift_id: tz for shift_id, tz in rows}
 
 
-def _signups_off_shift(signup_ids: set[int]) -> dict[int, str]:
-    """Of these signups, those no longer holding a place on a live shift, with why."""
+def _stale_signup_texts(messages: list[Message]) -> dict[int, str]:
+    """Of these signup texts, those whose signup has moved on (see SIGNUP_BOUND_KINDS), by
+    message id, with why."""
+    signup_ids = {m.signup_id for m in messages if m.signup_id}
     if not signup_ids:
         return {}
-    rows = db.session.execute(
-        sa.select(Signup.id, Signup.status, Shift.status)
-        .join(Signup.shift)
-        .where(Signup.id.in_(signup_ids))
-    )
-    off = {}
-    for signup_id, signup_status, shift_status in rows:
+    states = {
+        signup_id: (signup_status, shift_status)
+        for signup_id, signup_status, shift_status in db.session.execute(
+            sa.select(Signup.id, Signup.status, Shift.status)
+            .join(Signup.shift)
+            .where(Signup.id.in_(signup_ids))
+        )
+    }
+    stale = {}
+    for message in messages:
+        if message.signup_id not in states:
+            continue
+        signup_status, shift_status = states[message.signup_id]
         if shift_status == ShiftStatus.CANCELLED:
-            off[signup_id] = "shift cancelled"
-        elif signup_status not in (SignupStatus.CONFIRMED, SignupStatus.ATTENDED):
-            off[signup_id] = f"signup {signup_status}"
-    return off
+            stale[message.id] = "shift cancelled"
+        elif signup_status not in SIGNUP_BOUND_KINDS[message.kind]:
+            stale[message.id] = f"signup {signup_status}"
+    return stale
+
+
+_TABLE = Message.__table__
+
+
+def hand_over(items: list[Claimed], *, now: dt.datetime) -> list[Claimed]:
+    """Mark claimed texts `sending` just before their requests go out, counting the attempt;
+    committed here. Returns those still this worker's: a worker that took too long may have
+    seen some put back in the queue (and maybe claimed by another)."""
+    try:
+        mine = set(
+            db.session.scalars(
+                sa.update(_TABLE)
+                .where(
+                    _TABLE.c.id.in_([item.id for item in items]),
+                    _TABLE.c.status == MessageStatus.CLAIMED.value,
+                )
+                .values(
+                    status=MessageStatus.SENDING.value,
+                    attempts=_TABLE.c.attempts + 1,
+                    claimed_at=now,
+                    updated_at=now,
+                )
+                .returning(_TABLE.c.id)
+            )
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    entry = history_entry(MessageStatus.SENDING, now)
+    return [
+        dataclasses.replace(item, history=[*item.history, entry], handed_at=now)
+        for item in items
+        if item.id in mine
+    ]
 
 
 # Recording outcomes ----------------------------------------------------------------------
@@ -271,23 +346,49 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
-_UPDATE_SENDING = (
-    sa.update(Message.__table__)
-    .where(
-        Message.__table__.c.id == sa.bindparam("message_id"),
-        Message.__table__.c.status == MessageStatus.SENDING.value,
+def _update_attempt(*statuses: MessageStatus) -> sa.Update:
+    """Write a row's outcome only if it is still in one of `statuses` and still at the same
+    attempt: whatever happened to it meanwhile (a report from Twilio, a person, another
+    worker's attempt) stands."""
+    return (
+        sa.update(_TABLE)
+        .where(
+            _TABLE.c.id == sa.bindparam("message_id"),
+            _TABLE.c.attempts == sa.bindparam("attempt"),
+            # Not IN (...): an expanding list cannot go with executemany.
+            sa.or_(*(_TABLE.c.status == status.value for status in statuses)),
+        )
+        .values(
+            status=sa.bindparam("new_status"),
+            twilio_sid=sa.bindparam("new_sid"),
+            sent_at=sa.bindparam("new_sent_at"),
+            send_after=sa.bindparam("new_send_after"),
+            error_code=sa.bindparam("new_error_code"),
+            error=sa.bindparam("new_error"),
+            status_history=sa.bindparam("new_history", type_=sa.JSON),
+            updated_at=sa.bindparam("new_updated_at"),
+        )
     )
-    .values(
-        status=sa.bindparam("new_status"),
-        twilio_sid=sa.bindparam("new_sid"),
-        sent_at=sa.bindparam("new_sent_at"),
-        send_after=sa.bindparam("new_send_after"),
-        error_code=sa.bindparam("new_error_code"),
-        error=sa.bindparam("new_error"),
-        status_history=sa.bindparam("new_history", type_=sa.JSON),
-        updated_at=sa.bindparam("new_updated_at"),
-    )
-)
+
+
+# A late answer to an attempt the crash recovery already marked unconfirmed still counts.
+_UPDATE_SENDING = _update_attempt(MessageStatus.SENDING, MessageStatus.UNCONFIRMED)
+_UPDATE_UNCONFIRMED = _update_attempt(MessageStatus.UNCONFIRMED)
+
+
+def _outcome_row(claimed: Claimed, now: dt.datetime, **values) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "message_id": claimed.id,
+        "attempt": claimed.attempts,
+        "new_sid": None,
+        "new_sent_at": None,
+        "new_send_after": now,
+        "new_error_code": None,
+        "new_error": None,
+        "new_updated_at": now,
+    }
+    row.update(values)
+    return row
 
 
 def record_outcomes(
@@ -296,34 +397,37 @@ def record_outcomes(
     now: dt.datetime,
     counts: Counter,
 ) -> None:
-    """Write what happened to each claimed text, in one transaction; committed here.
+    """Write what happened to each text handed to Twilio, in one transaction; committed here.
 
-    Only rows still `sending` change: a row someone moved to `review` in the meantime keeps
-    its state. Twilio's verdicts on the person (21610) or the phone (21211, 21614) are
-    mirrored on the user at once.
+    Only the same attempt of a row still `sending` (or `unconfirmed`) changes: a row someone
+    moved on in the meantime keeps its state. A request without an answer makes the row
+    `unconfirmed`, to be looked up. Twilio's verdicts on the person (21610) or the phone
+    (21211, 21614) are mirrored on the user at once.
     """
-    max_attempts = int(current_app.config["SMS_MAX_ATTEMPTS"])
+    config = current_app.config
+    max_attempts = int(config["SMS_MAX_ATTEMPTS"])
+    lookup_delay = dt.timedelta(seconds=config["SMS_LOOKUP_DELAY_SECONDS"])
     params = []
     opted_out: set[int] = set()
     phone_flags: dict[PhoneStatus, set[int]] = {}
     for claimed, outcome in outcomes:
-        row: dict[str, Any] = {
-            "message_id": claimed.id,
-            "new_sid": None,
-            "new_sent_at": None,
-            "new_send_after": now,
-            "new_error_code": None,
-            "new_error": None,
-            "new_updated_at": now,
-        }
         if isinstance(outcome, str):
             status, note = MessageStatus.SENT, None
-            row.update(new_sid=outcome, new_sent_at=now)
+            row = _outcome_row(claimed, now, new_sid=outcome, new_sent_at=now)
+        elif isinstance(outcome, SendError) and outcome.unknown:
+            status, note = MessageStatus.UNCONFIRMED, str(outcome)[:500]
+            row = _outcome_row(claimed, now, new_error=note, new_send_after=now + lookup_delay)
         elif isinstance(outcome, SendError):
-            row.update(new_error_code=outcome.code, new_error=str(outcome)[:500])
+            row = _outcome_row(
+                claimed, now, new_error_code=outcome.code, new_error=str(outcome)[:500]
+            )
             if outcome.transient and claimed.attempts < max_attempts:
                 status, note = MessageStatus.QUEUED, f"retry: {outcome}"
-                row["new_send_after"] = now + retry_delay(claimed.attempts)
+                wait_for = max(
+                    retry_delay(claimed.attempts),
+                    dt.timedelta(seconds=outcome.retry_after or 0),
+                )
+                row["new_send_after"] = now + wait_for
                 counts["retrying"] += 1
             else:
                 status, note = MessageStatus.FAILED, str(outcome)
@@ -334,10 +438,10 @@ def record_outcomes(
                     claimed.user_id
                 )
         else:
-            # Not a verdict from Twilio: we do not know whether the text left, so a person
-            # decides rather than the worker sending it again.
+            # Not a verdict from Twilio but a fault of ours, before or after the request
+            # left: a person decides rather than the worker sending it again.
             status, note = MessageStatus.REVIEW, f"unexpected error: {outcome!r}"[:500]
-            row["new_error"] = note
+            row = _outcome_row(claimed, now, new_error=note)
         if status != MessageStatus.QUEUED:
             counts[str(status)] += 1
         row["new_status"] = status.value
@@ -357,6 +461,101 @@ def record_outcomes(
             db.session.execute(
                 sa.update(User).where(User.id.in_(user_ids)).values(phone_status=phone_status)
             )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+# Looking up texts of unknown fate ---------------------------------------------------------
+
+
+def take_unconfirmed(*, now: dt.datetime, limit: int) -> list[Claimed]:
+    """Up to `limit` unconfirmed texts due for a lookup. Their next lookup moves a delay on, so
+    other workers leave them alone meanwhile (and a worker dying mid-lookup costs only that
+    delay). Committed here."""
+    delay = dt.timedelta(seconds=current_app.config["SMS_LOOKUP_DELAY_SECONDS"])
+    try:
+        messages = db.session.scalars(
+            sa.select(Message)
+            .where(Message.status == MessageStatus.UNCONFIRMED, Message.send_after <= now)
+            .order_by(Message.send_after, Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        taken = []
+        for message in messages:
+            message.send_after = now + delay
+            taken.append(
+                Claimed(
+                    id=message.id,
+                    to=message.to_phone,
+                    body=message.body,
+                    attempts=message.attempts,
+                    user_id=message.user_id,
+                    history=list(message.status_history),
+                    handed_at=message.claimed_at,
+                )
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return taken
+
+
+def record_lookups(
+    lookups: Iterable[tuple[Claimed, list[str] | BaseException]],
+    *,
+    now: dt.datetime,
+    counts: Counter,
+) -> None:
+    """Settle unconfirmed texts by what Twilio said; committed here.
+
+    Found (a SID no other row holds): `sent` with that SID. Not there: queued again, or
+    `failed` when it has had all its attempts. The lookup failing: the row waits for the next
+    lookup, and goes to `review` once SMS_REVIEW_AFTER_SECONDS have passed since it was handed
+    over.
+    """
+    config = current_app.config
+    max_attempts = int(config["SMS_MAX_ATTEMPTS"])
+    review_after = dt.timedelta(seconds=config["SMS_REVIEW_AFTER_SECONDS"])
+    lookups = list(lookups)
+    candidates = {sid for _, found in lookups if isinstance(found, list) for sid in found}
+    taken = set(
+        db.session.scalars(sa.select(Message.twilio_sid).where(Message.twilio_sid.in_(candidates)))
+    )
+    params = []
+    for claimed, found in lookups:
+        if isinstance(found, list):
+            sid = next((sid for sid in found if sid not in taken), None)
+            if sid is not None:
+                taken.add(sid)
+                status, note = MessageStatus.SENT, "found at Twilio"
+                row = _outcome_row(claimed, now, new_sid=sid, new_sent_at=now)
+            elif claimed.attempts >= max_attempts:
+                status, note = MessageStatus.FAILED, "not at Twilio after the last attempt"
+                row = _outcome_row(claimed, now, new_error=note)
+            else:
+                status, note = MessageStatus.QUEUED, "not at Twilio: queued again"
+                row = _outcome_row(claimed, now)
+                counts["requeued"] += 1
+        elif claimed.handed_at is None or now - claimed.handed_at >= review_after:
+            status, note = MessageStatus.REVIEW, f"could not look it up at Twilio: {found}"[:500]
+            row = _outcome_row(claimed, now, new_error=note)
+        else:
+            counts["lookup failed"] += 1
+            continue
+        if status != MessageStatus.QUEUED:
+            counts[str(status)] += 1
+        row["new_status"] = status.value
+        row["new_history"] = [*claimed.history, history_entry(status, now, note)]
+        params.append(row)
+    if not params:
+        db.session.rollback()
+        return
+    try:
+        db.session.execute(_UPDATE_UNCONFIRMED, params)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -397,15 +596,37 @@ class Worker:
         self._pool.shutdown(wait=True)
 
     def run_pass(self, *, scheduling: bool = True) -> PassReport:
-        """One pass: schedule, review stale claims, then send batches until nothing is due
-        (or the worker is asked to stop, which takes effect between batches)."""
+        """One pass: schedule, recover stale claims, look up texts of unknown fate, then send
+        batches until nothing is due (or the worker is asked to stop, which takes effect
+        between batches)."""
         now = self.clock()
         report = schedule(now=now) if scheduling else PassReport()
-        report.counts["review"] += mark_stale_for_review(now=now)
+        report.counts.update(recover_stale_claims(now=now))
+        report.counts.update(self.look_up_unconfirmed())
         report.add(self.send_due())
-        if not report.counts["review"]:
-            del report.counts["review"]
         return report
+
+    def look_up_unconfirmed(self) -> Counter:
+        """Step (e): ask Twilio about the unconfirmed texts due for it, batch after batch."""
+        counts: Counter = Counter()
+        while not self.stopping.is_set():
+            taken = take_unconfirmed(now=self.clock(), limit=self.batch_size)
+            if not taken:
+                break
+            found = list(self._pool.map(self._find, taken))
+            record_lookups(zip(taken, found, strict=True), now=self.clock(), counts=counts)
+        return counts
+
+    def _find(self, claimed: Claimed) -> list[str] | BaseException:
+        # Runs on a pool thread, outside any transaction and without touching the database.
+        try:
+            return self.gateway.find_sent(
+                to=claimed.to, body=claimed.body, since=claimed.handed_at - CLOCK_MARGIN
+            )
+        except Exception as exc:  # noqa: BLE001 - the row waits for the next lookup
+            if not isinstance(exc, SendError):
+                logger.exception("unexpected error looking up message %s", claimed.id)
+            return exc
 
     def send_due(self) -> PassReport:
         report = PassReport()
@@ -424,16 +645,27 @@ class Worker:
     def _send_and_record(self, claimed: list[Claimed], counts: Counter) -> None:
         """Send a claimed batch on the pool, recording outcomes as they come in, a few at a
         time: Twilio's status callbacks look texts up by SID, so the SID must be stored soon
-        after Twilio gave it, not only when the slowest text of the batch is done."""
-        futures = {self._pool.submit(self._send, item): item for item in claimed}
-        waiting = set(futures)
+        after Twilio gave it, not only when the slowest text of the batch is done.
+
+        Texts are handed over (marked `sending`) one pool's worth at a time, just before they
+        go, so a worker that dies leaves only those few to look up; the rest of its batch is
+        still `claimed` and simply queued again.
+        """
+        waiting = deque(claimed)
+        in_flight: dict[Future, Claimed] = {}
         finished: list[tuple[Claimed, str | BaseException]] = []
         last_recorded = time.monotonic()
-        while waiting:
-            done, waiting = wait(waiting, timeout=RECORD_INTERVAL, return_when=FIRST_COMPLETED)
-            finished.extend((futures[future], future.result()) for future in done)
+        while waiting or in_flight:
+            if waiting and len(in_flight) < self.threads:
+                chunk = [waiting.popleft() for _ in range(min(self.threads, len(waiting)))]
+                for item in hand_over(chunk, now=self.clock()):
+                    in_flight[self._pool.submit(self._send, item)] = item
+            if in_flight:
+                done, _ = wait(in_flight, timeout=RECORD_INTERVAL, return_when=FIRST_COMPLETED)
+                finished.extend((in_flight.pop(future), future.result()) for future in done)
             due = time.monotonic() - last_recorded >= RECORD_INTERVAL
-            if finished and (not waiting or due or len(finished) >= RECORD_EVERY):
+            last = not (waiting or in_flight)
+            if finished and (last or due or len(finished) >= RECORD_EVERY):
                 record_outcomes(finished, now=self.clock(), counts=counts)
                 finished = []
                 last_recorded = time.monotonic()
