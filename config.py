@@ -105,6 +105,9 @@ class Config:
     # seems to come from the proxy, and the per-address limits would brake everyone at once.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
 
+    # Sent as Strict-Transport-Security when set: production only, where every address is https.
+    STRICT_TRANSPORT_SECURITY: str | None = None
+
     PAGE_SIZE = 12
     # Which dated rate values volunteer time: "US" (Independent Sector's national figure) or a
     # state code whose figure an admin has entered.
@@ -128,10 +131,17 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
 
 
+# Rate-limit stores that live in one process's memory: with several web processes each would
+# count on its own, so a limit of 10 a minute would let 10 a minute through every process.
+PER_PROCESS_LIMIT_STORES = ("memory://", "async+memory://")
+
+
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    # A year, the subdomains too; browsers then never try plain http for this site again.
+    STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
     @classmethod
     def check(cls) -> None:
@@ -143,10 +153,11 @@ class ProductionConfig(Config):
             problems.append("DATABASE_URL must point at PostgreSQL")
         if not os.environ.get("PUBLIC_BASE_URL"):
             problems.append("PUBLIC_BASE_URL must be the public https address (Twilio signs it)")
-        if not os.environ.get("RATELIMIT_STORAGE_URI"):
+        limit_store = os.environ.get("RATELIMIT_STORAGE_URI", "").strip().lower()
+        if not limit_store or limit_store.startswith(PER_PROCESS_LIMIT_STORES):
             problems.append(
                 "RATELIMIT_STORAGE_URI must name a store every web process shares "
-                "(redis://127.0.0.1:6379)"
+                "(redis://127.0.0.1:6379), not one process's memory"
             )
         if problems:
             raise RuntimeError("Production configuration is incomplete: " + "; ".join(problems))

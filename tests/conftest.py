@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import re
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -109,6 +110,22 @@ def _empty_all_tables() -> None:
         else:
             for table in tables:
                 conn.execute(table.delete())
+
+
+@contextmanager
+def separate_app(config, database_url: str, **overrides):
+    """A second app on the suite's database, for settings the suite's own app cannot have
+    (a Redis limit store, production). Flask-Limiter keeps its storage on the one `limiter`
+    object, not per app: the second app takes it over, so the suite's is put back after."""
+    saved = {**vars(limiter), "_storage_options": dict(limiter._storage_options)}
+    other = create_app(config, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            _db.engine.dispose()
+        vars(limiter).clear()
+        vars(limiter).update(saved)
 
 
 @pytest.fixture

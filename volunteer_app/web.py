@@ -202,6 +202,10 @@ def register_security_headers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'self'",
         )
+        if app.config["STRICT_TRANSPORT_SECURITY"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security", app.config["STRICT_TRANSPORT_SECURITY"]
+            )
         return response
 
 
