@@ -5,6 +5,7 @@ Every setting a deployment may change is read from the environment here and nowh
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -47,6 +48,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Keep me logged in" lasts this long (the cookie and the login behind it).
+    REMEMBER_COOKIE_DURATION = dt.timedelta(days=365)
+    # A login without it ends after this long without a visit, even if the browser is left open.
+    LOGIN_SESSION_IDLE_SECONDS = 12 * 60 * 60
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone in a park still submits
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds

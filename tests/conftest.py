@@ -159,7 +159,23 @@ CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 def csrf_token(client, url: str = "/") -> str:
     """Read a real CSRF token from a page, the way a browser would."""
+    return _csrf_in(client.get(url).get_data(as_text=True), url)
+
+
+SUBMISSION_RE = re.compile(r'name="submission_token" type="hidden" value="([^"]+)"')
+
+
+def form_fields(client, url: str) -> dict[str, str]:
+    """The hidden fields a browser sends with a form on `url`: its CSRF token and, on a form
+    that creates rows, its one-time submission token (core/submissions.py)."""
     page = client.get(url).get_data(as_text=True)
+    fields = {"csrf_token": _csrf_in(page, url)}
+    if match := SUBMISSION_RE.search(page):
+        fields["submission_token"] = match.group(1)
+    return fields
+
+
+def _csrf_in(page: str, url: str) -> str:
     match = CSRF_RE.search(page) or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
     assert match, f"no CSRF token on {url}"
     return match.group(1)
@@ -180,9 +196,10 @@ class AuthActions:
         return self._client.post("/logout", data={"csrf_token": token})
 
     def post(self, url: str, data: dict | None = None, page: str | None = None, **kwargs):
-        """POST a form with the CSRF token read from `page` (default: the same URL)."""
-        token = csrf_token(self._client, page or url)
-        return self._client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
+        """POST a form with the hidden tokens read from `page` (default: the same URL), as a
+        browser showing that page would."""
+        fields = form_fields(self._client, page or url)
+        return self._client.post(url, data={**fields, **(data or {})}, **kwargs)
 
 
 @pytest.fixture

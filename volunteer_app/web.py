@@ -7,7 +7,7 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, make_response, redirect, render_template, request
+from flask import Flask, flash, g, make_response, redirect, render_template, request
 from flask_babel import get_locale, lazy_gettext, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -63,15 +63,22 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(session_id: str):
-        from volunteer_app.accounts.models import User
+    def load_user(token: str):
+        from volunteer_app.accounts import sessions
 
-        user_id, _, _fingerprint = session_id.partition(":")
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        # A session from before a password change no longer matches: it is logged out.
-        return user if user is not None and user.session_id == session_id else None
+        user = sessions.user_for_token(token, now=timefmt.utcnow())
+        if user is not None:
+            g.login_seen = sessions.seen_update(user.login_session, now=timefmt.utcnow())
+        return user
+
+    @app.teardown_request
+    def record_login_seen(error):
+        # After the response, so a page view never writes inside its own transaction.
+        seen = g.pop("login_seen", None)
+        if seen is not None and error is None:
+            from volunteer_app.accounts import sessions
+
+            sessions.record_seen(seen)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
