@@ -162,16 +162,16 @@ def csrf_token(client, url: str = "/") -> str:
     return _csrf_in(client.get(url).get_data(as_text=True), url)
 
 
-SUBMISSION_RE = re.compile(r'name="submission_token" type="hidden" value="([^"]+)"')
+SUBMISSION_RE = re.compile(r'name="((?:[\w]+-)?submission_token)" type="hidden" value="([^"]+)"')
 
 
 def form_fields(client, url: str) -> dict[str, str]:
-    """The hidden fields a browser sends with a form on `url`: its CSRF token and, on a form
-    that creates rows, its one-time submission token (core/submissions.py)."""
+    """The hidden fields a browser sends with a form on `url`: its CSRF token and, for the
+    forms that create rows, their one-time submission tokens (core/submissions.py)."""
     page = client.get(url).get_data(as_text=True)
     fields = {"csrf_token": _csrf_in(page, url)}
-    if match := SUBMISSION_RE.search(page):
-        fields["submission_token"] = match.group(1)
+    # Each form on the page has its own (a prefixed form's name has the prefix).
+    fields.update(SUBMISSION_RE.findall(page))
     return fields
 
 

@@ -7,7 +7,7 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, g, make_response, redirect, render_template, request
+from flask import Flask, flash, make_response, redirect, render_template, request
 from flask_babel import get_locale, lazy_gettext, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -62,23 +62,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Please log in to continue.")
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
-    def load_user(token: str):
-        from volunteer_app.accounts import sessions
+    from volunteer_app.accounts.views import load_user, record_login_seen
 
-        user = sessions.user_for_token(token, now=timefmt.utcnow())
-        if user is not None:
-            g.login_seen = sessions.seen_update(user.login_session, now=timefmt.utcnow())
-        return user
-
-    @app.teardown_request
-    def record_login_seen(error):
-        # After the response, so a page view never writes inside its own transaction.
-        seen = g.pop("login_seen", None)
-        if seen is not None and error is None:
-            from volunteer_app.accounts import sessions
-
-            sessions.record_seen(seen)
+    login_manager.user_loader(load_user)
+    app.teardown_request(record_login_seen)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 

@@ -15,6 +15,7 @@ from tests.factories import make_coordinator, make_organization, make_signup, ma
 from tests.matching.conftest import SATURDAY, SATURDAY_MORNING, SUNDAY, local, shift_in
 from volunteer_app.accounts.models import Role, User
 from volunteer_app.core.mail import outbox
+from volunteer_app.core.submissions import new_token
 from volunteer_app.matching import services
 from volunteer_app.matching.models import Invitation, InvitationStatus
 from volunteer_app.reference.settings import get_setting
@@ -286,7 +287,9 @@ def test_invite_skips_people_over_the_weekly_cap(db, client, auth, login, city, 
     login(city.coordinator)
     url = f"/coordinate/shifts/{shift.id}/candidates"
     assert f'value="{maria.id}"' not in text(client.get(url))
-    auth.post(f"/coordinate/shifts/{shift.id}/invite", {"people": [str(maria.id)]}, page=url)
+    # Maria is not on the page: the form is crafted, with a submission token of its own.
+    crafted = {"people": [str(maria.id)], "submission_token": new_token()}
+    auth.post(f"/coordinate/shifts/{shift.id}/invite", crafted, page=url)
     assert "had enough invitations this week: 1" in text(client.get(url))
     assert (
         db.session.scalar(
@@ -302,7 +305,8 @@ def test_invite_with_nobody_ticked_or_garbage(db, client, auth, login, city, shi
     login(city.coordinator)
     url = f"/coordinate/shifts/{shift.id}/candidates"
     for people in ([], ["x"]):
-        response = auth.post(f"/coordinate/shifts/{shift.id}/invite", {"people": people}, page=url)
+        crafted = {"people": people, "submission_token": new_token()}
+        response = auth.post(f"/coordinate/shifts/{shift.id}/invite", crafted, page=url)
         assert response.status_code == 303
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -75,6 +75,22 @@ def _brake_posts(setting: str, *, per_email: bool = False):
     address typed. Showing the form (GET) is never limited."""
     options = {"key_func": _email_typed, "exempt_when": _no_email_typed} if per_email else {}
     return limiter.limit(lambda: current_app.config[setting], methods=["POST"], **options)
+
+
+def load_user(token: str):
+    """Flask-Login's user loader: the person whose login the session or remember-me cookie
+    names, while that login lasts (one query)."""
+    user = sessions.user_for_token(token, now=utcnow())
+    if user is not None:
+        g.login_seen = sessions.seen_update(user.login_session, now=utcnow())
+    return user
+
+
+def record_login_seen(error) -> None:
+    # After the response (a teardown), so a page view never writes inside its own transaction.
+    seen = g.pop("login_seen", None)
+    if seen is not None and error is None:
+        sessions.record_seen(seen)
 
 
 def _start_login(user, *, remember: bool = False) -> None:

@@ -27,6 +27,7 @@ from werkzeug.routing import BuildError
 
 from volunteer_app.accounts.models import Organization
 from volunteer_app.coordinators import forms, services
+from volunteer_app.core import submissions
 from volunteer_app.core.auth import (
     admin_required,
     can_manage_organization,
@@ -112,7 +113,7 @@ def initiatives():
 @bp.route("/initiatives/new", methods=["GET", "POST"])
 @coordinator_required
 def new_initiative():
-    form = forms.InitiativeForm()
+    form = forms.NewInitiativeForm()
     _reference_choices(form)
     if not form.organization.choices:
         flash(_("You are not a coordinator of any organization yet."), "error")
@@ -134,8 +135,11 @@ def new_initiative():
                 form.metrics[-1].form.fill(details)
     status = 200
     if form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             initiative = manage.create_initiative(_me(), form.details(), now=utcnow())
+            page = submissions.saved(form, url_for(".initiative", initiative_id=initiative.id))
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
@@ -144,7 +148,7 @@ def new_initiative():
             status = _refused(Conflict(_("That title was just taken. Please save again.")))
         else:
             flash(_("Initiative created as a draft. Add shifts, then publish it."), "success")
-            return redirect(url_for(".initiative", initiative_id=initiative.id), 303)
+            return redirect(page, 303)
     elif form.is_submitted():
         status = 400
     return (
@@ -255,17 +259,22 @@ def _require_metric(metric_id: int) -> OutcomeMetric:
 @coordinator_required
 def new_goal(initiative_id: int):
     initiative = require_initiative(initiative_id)
-    form = forms.MetricForm()
+    form = forms.NewMetricForm()
     status = 200
     if form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             manage.add_metric(initiative, form.metric_details(), now=utcnow())
+            page = submissions.saved(
+                form, url_for(".initiative", initiative_id=initiative.id) + "#goals"
+            )
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
         else:
             flash(_("Goal added."), "success")
-            return redirect(url_for(".initiative", initiative_id=initiative.id) + "#goals", 303)
+            return redirect(page, 303)
     elif form.is_submitted():
         status = 400
     return (
@@ -354,6 +363,8 @@ def new_shift(initiative_id: int):
     status = 200
     if form.validate_on_submit():
         now = utcnow()
+        if (repeat := submissions.claim(form, now=now)) is not None:
+            return repeat
         try:
             if form.is_series:
                 created = scheduling.create_series(
@@ -365,6 +376,9 @@ def new_shift(initiative_id: int):
                 )
             else:
                 created = [scheduling.create_shift(initiative, form.details(), now=now)]
+            page = submissions.saved(
+                form, url_for(".initiative", initiative_id=initiative.id) + "#shifts"
+            )
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
@@ -373,7 +387,7 @@ def new_shift(initiative_id: int):
                 ngettext("%(num)d shift scheduled.", "%(num)d shifts scheduled.", len(created)),
                 "success",
             )
-            return redirect(url_for(".initiative", initiative_id=initiative.id) + "#shifts", 303)
+            return redirect(page, 303)
     elif form.is_submitted():
         status = 400
     return (
@@ -462,14 +476,17 @@ def duplicate_shift(shift_id: int):
             for message in errors:
                 flash(message, "error")
         return redirect(url_for(".shift", shift_id=shift_id) + "#duplicate", 303)
+    if (repeat := submissions.claim(form, now=utcnow())) is not None:
+        return repeat
     try:
         copy = scheduling.duplicate_shift(shift, form.on_date.data, now=utcnow())
+        page = submissions.saved(form, url_for(".shift", shift_id=copy.id))
         db.session.commit()
     except DomainError as error:
         _refused(error)
         return redirect(url_for(".shift", shift_id=shift_id) + "#duplicate", 303)
     flash(_("Shift copied. Its text code is %(code)s.", code=copy.code), "success")
-    return redirect(url_for(".shift", shift_id=copy.id), 303)
+    return redirect(page, 303)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,17 +541,20 @@ def organizations():
 @bp.route("/admin/organizations/new", methods=["GET", "POST"])
 @admin_required
 def new_organization():
-    form = forms.OrganizationForm()
+    form = forms.NewOrganizationForm()
     status = 200
     if form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             org = services.create_organization(form.details(), now=utcnow())
+            page = submissions.saved(form, url_for(".organization", org_id=org.id))
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
         else:
             flash(_("Organization added. Invite its coordinators below."), "success")
-            return redirect(url_for(".organization", org_id=org.id), 303)
+            return redirect(page, 303)
     elif form.is_submitted():
         status = 400
     return render_template("coordinators/organization_form.html", form=form), status

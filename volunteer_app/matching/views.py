@@ -13,6 +13,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from volunteer_app.accounts.services import FieldError
+from volunteer_app.core import submissions
 from volunteer_app.core.auth import (
     admin_required,
     coordinator_required,
@@ -230,6 +231,8 @@ def invite(shift_id: int):
             abort(400)
         flash(_("Choose people from the list."), "error")
         return redirect(back, 303)
+    if (repeat := submissions.claim(form, now=utcnow())) is not None:
+        return repeat
     try:
         outcome = services.invite_volunteers(
             shift, form.people.data, invited_by=_me(), now=utcnow()
@@ -238,6 +241,7 @@ def invite(shift_id: int):
         db.session.rollback()
         flash(refusal.message, "error")
         return redirect(back, 303)
+    submissions.saved(form, back)
     db.session.commit()
     services.send_mails(outcome.mails)
     if outcome.invited:

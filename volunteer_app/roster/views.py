@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from volunteer_app.core import submissions
 from volunteer_app.core.auth import (
     admin_required,
     coordinator_required,
@@ -149,11 +150,14 @@ def walk_in_existing(shift_id: int):
             _("Nobody has that email or phone. Add them as a new volunteer below.")
         )
         return _render_roster(shift, now=now, find_form=form)
+    if (repeat := submissions.claim(form, now=now)) is not None:
+        return repeat
     try:
         result = services.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
     except DomainError as refusal:
         _refused(refusal)
         return _to_roster(shift.id, "walk-in")
+    submissions.saved(form, url_for(".roster", shift_id=shift.id))
     db.session.commit()
     _walk_in_done(shift, result, person, created=False)
     return _to_roster(shift.id)
@@ -167,6 +171,8 @@ def walk_in_new(shift_id: int):
     form = forms.NewWalkInForm(prefix="new")
     if not form.validate_on_submit():
         return _render_roster(shift, now=now, new_form=form)
+    if (repeat := submissions.claim(form, now=now)) is not None:
+        return repeat
     try:
         result, person, created = services.add_new_walk_in(
             form.name.data,
@@ -179,6 +185,7 @@ def walk_in_new(shift_id: int):
     except DomainError as refusal:
         _refused(refusal)
         return _to_roster(shift.id, "walk-in")
+    submissions.saved(form, url_for(".roster", shift_id=shift.id))
     db.session.commit()
     _walk_in_done(shift, result, person, created)
     return _to_roster(shift.id)
@@ -243,11 +250,14 @@ def shift_outcomes(shift_id: int):
     form = forms.shift_outcomes_form(services.shift_metrics(shift), prefix="outcome")
     if not form.validate_on_submit():
         return _render_roster(shift, now=now, outcomes_form=form)
+    if (repeat := submissions.claim(form, now=now)) is not None:
+        return repeat
     try:
         recorded = services.record_shift_outcomes(shift, form.values(), by=_me(), now=now)
     except DomainError as refusal:
         _refused(refusal)
         return _to_roster(shift.id, "outcomes")
+    submissions.saved(form, url_for(".roster", shift_id=shift.id, _anchor="outcomes"))
     db.session.commit()
     if recorded:
         flash(ngettext("%(num)d value recorded.", "%(num)d values recorded.", recorded), "success")
@@ -453,6 +463,8 @@ def report_hours():
     by_id = {i.id: i for i in served + others}
     if form.validate_on_submit():
         initiative = by_id[form.initiative_id.data]
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             hours.report_hours(
                 me,
@@ -466,6 +478,7 @@ def report_hours():
             db.session.rollback()
             form.served_on.errors.append(refusal.message)
         else:
+            submissions.saved(form, url_for(".my_hours"))
             db.session.commit()
             flash(_("Thank you! Your hours are waiting for a coordinator's approval."), "success")
             return redirect(url_for(".my_hours"), 303)
@@ -549,6 +562,8 @@ def initiative_outcomes(initiative_id: int):
     form = forms.PartnerReportForm()
     form.metric_id.choices = [SelectChoice(m.id, f"{m.name} ({m.unit})") for m in metrics]
     if metrics and form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             services.record_partner_report(
                 initiative,
@@ -564,6 +579,7 @@ def initiative_outcomes(initiative_id: int):
             db.session.rollback()
             form.period_end_on.errors.append(refusal.message)
         else:
+            submissions.saved(form, url_for(".initiative_outcomes", initiative_id=initiative.id))
             db.session.commit()
             flash(_("Report recorded."), "success")
             return redirect(url_for(".initiative_outcomes", initiative_id=initiative.id), 303)
