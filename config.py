@@ -99,6 +99,8 @@ class Config:
         "PASSWORD_RESET_LIMIT_PER_ADDRESS", "5 per hour"
     )
     PASSWORD_RESET_LIMIT_PER_EMAIL = os.environ.get("PASSWORD_RESET_LIMIT_PER_EMAIL", "3 per hour")
+    # Wrong sign-in sheet codes and phone numbers at /checkin/<code>, per shift and address.
+    CHECK_IN_MISSES_PER_ADDRESS = os.environ.get("CHECK_IN_MISSES_PER_ADDRESS", "5 per 10 minutes")
     # Where the counts live. memory:// is one process's own; with many web processes
     # (production) every process must share one store, such as redis://127.0.0.1:6379.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

@@ -26,6 +26,7 @@ RATE_LIMIT_SETTINGS = (
     "LOGIN_LIMIT_PER_EMAIL",
     "PASSWORD_RESET_LIMIT_PER_ADDRESS",
     "PASSWORD_RESET_LIMIT_PER_EMAIL",
+    "CHECK_IN_MISSES_PER_ADDRESS",
 )
 
 
@@ -153,11 +154,15 @@ def register_error_handlers(app: Flask) -> None:
         hit = limiter.current_limit
         seconds = max(1, math.ceil(hit.window.reset_time - time.time())) if hit else 60
         minutes = math.ceil(seconds / 60)
+        # A limit with a message of its own (check-in) says it; the login limits share this one.
+        declared = getattr(getattr(error, "limit", None), "error_message", None)
         response = make_response(
             render_error(
                 429,
                 _("Too many attempts"),
-                ngettext(
+                error.description
+                if declared
+                else ngettext(
                     "There were too many attempts from this connection or for this email "
                     "address. Please wait %(num)d minute and try again.",
                     "There were too many attempts from this connection or for this email "

@@ -185,6 +185,9 @@ def attendance_form(rows, **kwargs) -> _AttendanceBase:
 
 class CheckInForm(FlaskForm):
     phone = TelField(_l("Your phone number"), **TEXT, validators=[Optional(), Length(max=40)])
+    sheet = StringField(
+        _l("Code on the sign-in sheet"), **TEXT, validators=[Optional(), Length(max=20)]
+    )
     check_in = SubmitField(_l("Check in"))
     check_out = SubmitField(_l("I'm leaving"))
 

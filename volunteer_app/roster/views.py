@@ -7,28 +7,28 @@ organization's ids get 404). Volunteer pages are /checkin/<code> (public) and /m
 
 from __future__ import annotations
 
-import time
-
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from volunteer_app.core import submissions
 from volunteer_app.core.auth import (
     admin_required,
+    can_manage_organization,
     coordinator_required,
     require_initiative,
     require_shift,
@@ -36,7 +36,7 @@ from volunteer_app.core.auth import (
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.time import local
-from volunteer_app.extensions import db
+from volunteer_app.extensions import db, limiter
 from volunteer_app.hours import services as hours
 from volunteer_app.impact.services import void_outcome
 from volunteer_app.reference.settings import get_setting, set_setting
@@ -271,7 +271,7 @@ def shift_outcomes(shift_id: int):
 def sign_in_sheet(shift_id: int):
     shift = require_shift(shift_id)
     roster = services.load_roster(shift, attendance_only=True)
-    url = services.check_in_url(shift)
+    url = services.check_in_url(shift, with_sheet_code=True)
     return render_template(
         "roster/sign_in_sheet.html",
         shift=shift,
@@ -279,13 +279,14 @@ def sign_in_sheet(shift_id: int):
         tz=shift.initiative.timezone,
         roster=roster,
         blank_rows=max(5, shift.capacity - len(roster.confirmed) + 3),
-        check_in_url=url,
+        check_in_url=services.check_in_url(shift),
+        sheet_code=services.display_sheet_code(shift),
         qr=services.qr_svg_inline(url),
     )
 
 
-def _svg_response(shift: Shift) -> Response:
-    url = services.check_in_url(shift)
+def _svg_response(shift: Shift, *, with_sheet_code: bool) -> Response:
+    url = services.check_in_url(shift, with_sheet_code=with_sheet_code)
     body = services.qr_svg(url, title=_("Check in: shift %(code)s", code=shift.code))
     response = Response(body, content_type="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=3600"
@@ -295,7 +296,7 @@ def _svg_response(shift: Shift) -> Response:
 @bp.route("/coordinate/shifts/<int:shift_id>/qr.svg")
 @coordinator_required
 def shift_qr(shift_id: int):
-    return _svg_response(require_shift(shift_id))
+    return _svg_response(require_shift(shift_id), with_sheet_code=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,19 +344,6 @@ def attendance(shift_id: int):
 # ---------------------------------------------------------------------------------------------
 # Self check-in (public)
 
-CHECK_IN_MISSES_ALLOWED = 5
-CHECK_IN_MISS_WINDOW_SECONDS = 10 * 60
-
-
-def _recent_misses() -> list[float]:
-    cutoff = time.time() - CHECK_IN_MISS_WINDOW_SECONDS
-    misses = session.get("checkin_misses", [])
-    return [t for t in misses if isinstance(t, int | float) and t > cutoff]
-
-
-def _count_miss() -> None:
-    session["checkin_misses"] = [*_recent_misses(), time.time()]
-
 
 def _public_shift_or_404(code: str) -> Shift:
     try:
@@ -364,48 +352,81 @@ def _public_shift_or_404(code: str) -> Shift:
         abort(404)
 
 
+def _checkin_shift() -> Shift:
+    """The shift of this check-in request, looked up once (the brake asks for it too)."""
+    if "checkin_shift" not in g:
+        g.checkin_shift = _public_shift_or_404(request.view_args["code"])
+    return g.checkin_shift
+
+
+def _on_coordinators_device() -> bool:
+    """A coordinator of the shift is logged in: the device at the sign-in table (a kiosk), where
+    the phone number alone checks people in and typos are not guesses."""
+    return current_user.is_authenticated and can_manage_organization(
+        current_user, _checkin_shift().initiative.organization_id
+    )
+
+
+def _brake_misses():
+    """Wrong sheet codes and phone numbers, counted per shift and client address in the limiter's
+    store (shared by every web process), so a fresh cookie does not start the count again."""
+    return limiter.limit(
+        lambda: current_app.config["CHECK_IN_MISSES_PER_ADDRESS"],
+        methods=["POST"],
+        key_func=lambda: f"checkin:{request.view_args['code']}:{get_remote_address()}",
+        exempt_when=_on_coordinators_device,
+        deduct_when=lambda response: g.get("checkin_missed", False),
+        error_message=lambda: _("Too many tries. Please ask the coordinator to check you in."),
+    )
+
+
 def _check_in_or_out(form, me, shift: Shift, *, now, leaving: bool):
-    """A logged-in volunteer who typed no number acts as themselves; anyone else by phone."""
+    """A logged-in volunteer who typed no number acts as themselves (their login is the proof,
+    as their phone is when they text IN). Anyone else types a phone number, and off the
+    coordinator's device also the sign-in sheet's code."""
     phone = (form.phone.data or "").strip()
     if me is not None and not phone:
         if leaving:
             return services.check_out_self(me, shift, now=now)
         return services.check_in_self(me, shift, now=now)
-    # A light brake on guessing numbers: each browser gets a few misses at a time.
-    if len(_recent_misses()) >= CHECK_IN_MISSES_ALLOWED:
-        raise services.CheckInRefused(
-            _("Too many tries. Please ask the coordinator to check you in.")
-        )
     if not phone:
         raise services.CheckInRefused(_("Please enter your phone number."))
+    if not _on_coordinators_device():
+        services.check_sheet_code(shift, form.sheet.data)
     if leaving:
         return services.check_out_by_phone(shift, phone, now=now)
     return services.check_in_by_phone(shift, phone, now=now)
 
 
 @bp.route("/checkin/<code>", methods=["GET", "POST"])
+@_brake_misses()
 def checkin(code: str):
-    shift = _public_shift_or_404(code)
+    shift = _checkin_shift()
     now = utcnow()
     form = forms.CheckInForm()
+    if request.method == "GET" and request.args.get("sheet"):
+        form.sheet.data = request.args["sheet"][:20]  # from the sheet's QR code
     me = _me() if current_user.is_authenticated else None
     if form.validate_on_submit():
         leaving = bool(form.check_out.data)
+        back = url_for(".checkin", code=shift.code, sheet=form.sheet.data or None)
         try:
             entry = _check_in_or_out(form, me, shift, now=now, leaving=leaving)
         except DomainError as refusal:
             db.session.rollback()
-            if isinstance(refusal, services.WrongNumber):
-                _count_miss()
+            # A wrong code or number is what a guesser sends: it counts towards the brake.
+            g.checkin_missed = isinstance(refusal, services.WrongNumber) or (
+                isinstance(refusal, services.WrongSheetCode) and bool(form.sheet.data)
+            )
             flash(refusal.message, "error")
-            return redirect(url_for(".checkin", code=shift.code), 303)
+            return redirect(back, 303)
         db.session.commit()
         if leaving:
             hours_text = format_decimal(entry.minutes / 60, "#,##0.##")
             flash(_("Thank you! %(hours)s hours are credited to you.", hours=hours_text), "success")
         else:
             flash(_("You're checked in. Thank you for coming!"), "success")
-        return redirect(url_for(".checkin", code=shift.code), 303)
+        return redirect(back, 303)
     if form.errors:
         flash(_("Please check the form."), "error")
     my_signup = None
@@ -421,12 +442,14 @@ def checkin(code: str):
         form=form,
         state=services.check_in_page_state(shift, now=now),
         my_signup=my_signup,
+        kiosk=_on_coordinators_device(),
     )
 
 
 @bp.route("/checkin/<code>/qr.svg")
 def checkin_qr(code: str):
-    return _svg_response(_public_shift_or_404(code))
+    # Anyone may fetch this one, so it must not carry the sheet's code.
+    return _svg_response(_public_shift_or_404(code), with_sheet_code=False)
 
 
 # ---------------------------------------------------------------------------------------------
