@@ -154,6 +154,9 @@ def now() -> dt.datetime:
     return dt.datetime(2026, 6, 1, 14, 0, tzinfo=dt.UTC)
 
 
+# What a confirm page's button posts (core/confirm.py), besides the CSRF token.
+CONFIRMED = {"confirmed": "yes"}
+
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 

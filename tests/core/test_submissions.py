@@ -219,7 +219,7 @@ def invite(db, world) -> Case:
         "coord@example.org",
         page,
         f"/coordinate/shifts/{shift.id}/invite",
-        {"people": [str(world["volunteer"].id)]},
+        {"people": [str(world["volunteer"].id)], "confirmed": "yes"},
         count(db, Invitation),
     )
 

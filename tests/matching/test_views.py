@@ -10,7 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import csrf_token
+from tests.conftest import CONFIRMED, csrf_token
 from tests.factories import make_coordinator, make_organization, make_signup, make_user
 from tests.matching.conftest import SATURDAY, SATURDAY_MORNING, SUNDAY, local, shift_in
 from volunteer_app.accounts.models import Role, User
@@ -266,7 +266,9 @@ def test_candidates_ranked_with_reasons_and_invite_two(db, client, auth, login, 
     assert "maria@example.org" not in body and "+1202" not in body  # no contact details
 
     response = auth.post(
-        f"/coordinate/shifts/{shift.id}/invite", {"people": [str(maria.id), str(sam.id)]}, page=url
+        f"/coordinate/shifts/{shift.id}/invite",
+        {"people": [str(maria.id), str(sam.id)], **CONFIRMED},
+        page=url,
     )
     assert response.status_code == 303
     after = text(client.get(url))
@@ -288,7 +290,7 @@ def test_invite_skips_people_over_the_weekly_cap(db, client, auth, login, city, 
     url = f"/coordinate/shifts/{shift.id}/candidates"
     assert f'value="{maria.id}"' not in text(client.get(url))
     # Maria is not on the page: the form is crafted, with a submission token of its own.
-    crafted = {"people": [str(maria.id)], "submission_token": new_token()}
+    crafted = {"people": [str(maria.id)], "submission_token": new_token(), **CONFIRMED}
     auth.post(f"/coordinate/shifts/{shift.id}/invite", crafted, page=url)
     assert "had enough invitations this week: 1" in text(client.get(url))
     assert (

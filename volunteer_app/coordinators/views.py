@@ -20,14 +20,14 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from volunteer_app.accounts.models import Organization
 from volunteer_app.coordinators import forms, services
-from volunteer_app.core import submissions
+from volunteer_app.core import confirm, submissions
 from volunteer_app.core.auth import (
     admin_required,
     can_manage_organization,
@@ -326,11 +326,27 @@ def edit_goal(metric_id: int):
     )
 
 
-@bp.route("/goals/<int:metric_id>/delete", methods=["POST"])
+@bp.route("/goals/<int:metric_id>/delete", methods=["GET", "POST"])
 @coordinator_required
 def delete_goal(metric_id: int):
     metric = _require_metric(metric_id)
     initiative_id = metric.initiative_id
+    if not confirm.confirmed():
+        return confirm.ask_first(
+            title=_("Delete the goal %(name)s?", name=metric.name),
+            consequences=[
+                _(
+                    "The goal and its target of %(target)s %(unit)s go from the initiative "
+                    "and its public page. Nobody is told.",
+                    target=format_decimal(metric.target),
+                    unit=metric.unit,
+                ),
+                _("A goal with outcome records cannot be deleted. This cannot be undone."),
+            ],
+            confirm_label=_("Yes, delete the goal"),
+            back_url=url_for(".edit_goal", metric_id=metric.id),
+            back_label=_("No, keep it"),
+        )
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -450,10 +466,41 @@ def _update_message(result: scheduling.ShiftUpdate) -> str:
     return " ".join(parts)
 
 
-@bp.route("/shifts/<int:shift_id>/cancel", methods=["POST"])
+@bp.route("/shifts/<int:shift_id>/cancel", methods=["GET", "POST"])
 @coordinator_required
 def cancel_shift(shift_id: int):
     shift = require_shift(shift_id)
+    if not confirm.confirmed():
+        told = services.who_is_told(shift)
+        return confirm.ask_first(
+            title=_("Cancel this shift?"),
+            consequences=[
+                ngettext(
+                    "%(num)d person holds a spot on it.",
+                    "%(num)d people hold a spot on it.",
+                    told.confirmed,
+                ),
+                ngettext(
+                    "%(num)d person is on its waitlist.",
+                    "%(num)d people are on its waitlist.",
+                    told.waitlisted,
+                ),
+                ngettext(
+                    "%(num)d text goes out now to say it is cancelled: one to each of them who "
+                    "agreed to texts.",
+                    "%(num)d texts go out now to say it is cancelled: one to each of them who "
+                    "agreed to texts.",
+                    told.texted,
+                ),
+                _(
+                    "Their signups stay on record and nobody can sign up any more. "
+                    "This cannot be undone."
+                ),
+            ],
+            confirm_label=_("Yes, cancel the shift and tell them"),
+            back_url=url_for(".shift", shift_id=shift.id),
+            back_label=_("No, keep the shift"),
+        )
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -622,10 +669,32 @@ def invite(org_id: int):
     return _organization_page(org, forms.InviteForm(formdata=None), invitation=invitation)
 
 
-@bp.route("/admin/organizations/<int:org_id>/members/<int:user_id>/remove", methods=["POST"])
+@bp.route("/admin/organizations/<int:org_id>/members/<int:user_id>/remove", methods=["GET", "POST"])
 @admin_required
 def remove_member(org_id: int, user_id: int):
     org = _require_organization(org_id)
+    if not confirm.confirmed():
+        member = services.member_of(org, user_id)
+        consequences = [
+            _(
+                "%(name)s stops coordinating for %(organization)s at once: no more access to "
+                "its initiatives, rosters and volunteers' contact details.",
+                name=member.display_name,
+                organization=org.name,
+            )
+        ]
+        if len(member.memberships) == 1 and not member.is_admin:
+            consequences.append(
+                _("They coordinate for no other organization, so they become a volunteer.")
+            )
+        consequences.append(_("Nobody is told; invite them again to undo it."))
+        return confirm.ask_first(
+            title=_("Remove %(name)s as a coordinator?", name=member.display_name),
+            consequences=consequences,
+            confirm_label=_("Yes, remove them"),
+            back_url=url_for(".organization", org_id=org.id),
+            back_label=_("No, keep them"),
+        )
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:

@@ -25,7 +25,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from volunteer_app.core import submissions
+from volunteer_app.core import confirm, submissions
 from volunteer_app.core.auth import (
     admin_required,
     can_manage_organization,
@@ -35,7 +35,7 @@ from volunteer_app.core.auth import (
 )
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError, NotFound
-from volunteer_app.core.time import local
+from volunteer_app.core.time import format_local, local
 from volunteer_app.extensions import db, limiter
 from volunteer_app.hours import services as hours
 from volunteer_app.impact.services import void_outcome
@@ -215,11 +215,29 @@ def confirm_signup(shift_id: int, signup_id: int):
     return _to_roster(shift.id, "waitlist")
 
 
-@bp.route("/coordinate/shifts/<int:shift_id>/roster/<int:signup_id>/waitlist", methods=["POST"])
+@bp.route(
+    "/coordinate/shifts/<int:shift_id>/roster/<int:signup_id>/waitlist", methods=["GET", "POST"]
+)
 @coordinator_required
 def waitlist_signup(shift_id: int, signup_id: int):
     shift = require_shift(shift_id)
     signup = _roster_signup_or_404(shift, signup_id)
+    if not confirm.confirmed():
+        name = signup.user.display_name
+        return confirm.ask_first(
+            title=_("Move %(name)s to the waitlist?", name=name),
+            consequences=[
+                _(
+                    "%(name)s loses their spot and goes to the end of the waitlist, behind "
+                    "everyone waiting now.",
+                    name=name,
+                ),
+                _("The freed spot stays open until you confirm someone. Nobody is texted."),
+            ],
+            confirm_label=_("Yes, move them to the waitlist"),
+            back_url=url_for(".roster", shift_id=shift.id),
+            back_label=_("No, keep their spot"),
+        )
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -617,7 +635,7 @@ def initiative_outcomes(initiative_id: int):
     ), (400 if form.errors else 200)
 
 
-@bp.route("/coordinate/outcomes/<int:record_id>/void", methods=["POST"])
+@bp.route("/coordinate/outcomes/<int:record_id>/void", methods=["GET", "POST"])
 @coordinator_required
 def void_outcome_record(record_id: int):
     try:
@@ -626,6 +644,26 @@ def void_outcome_record(record_id: int):
         abort(404)
     back = url_for(".initiative_outcomes", initiative_id=record.metric.initiative_id)
     form = forms.VoidOutcomeForm()
+    if record.voided_at is None and not confirm.confirmed():
+        metric = record.metric
+        return confirm.ask_first(
+            title=_("Withdraw this value?"),
+            consequences=[
+                _(
+                    "%(value)s %(unit)s of %(measure)s, recorded %(when)s, stops counting "
+                    "towards the goal and the public totals.",
+                    value=format_decimal(record.value),
+                    unit=metric.unit,
+                    measure=metric.name,
+                    when=format_local(record.recorded_at, metric.initiative.timezone, "short"),
+                ),
+                _("It stays in the list, struck through, with your reason. Nobody is told."),
+            ],
+            confirm_label=_("Yes, withdraw it"),
+            back_url=back,
+            back_label=_("No, keep it"),
+            fields=[form.reason],
+        )
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back, 303)
