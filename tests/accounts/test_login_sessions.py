@@ -198,3 +198,9 @@ def test_the_database_keeps_no_token_that_opens_a_login(app, db, ana):
     with stolen.session_transaction() as session:
         session["_user_id"] = login.token_hash
     assert not logged_in(stolen)
+
+
+def test_two_people_are_never_equal_because_neither_is_logged_in(db, ana):
+    ben = make_user("ben@example.org")
+    assert ana != ben and ana not in [ben] and len({ana, ben}) == 2
+    assert ana == db.session.get(type(ana), ana.id)

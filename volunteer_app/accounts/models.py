@@ -183,6 +183,12 @@ class User(UserMixin, db.Model):
         (see LoginSession), never the user's id, so ending the login ends both cookies."""
         return self.login_token
 
+    # UserMixin compares people by get_id(), which is now a login's token (None for everyone
+    # not logged in in this request): one row is one object in a session, so identity it is.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
