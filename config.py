@@ -5,6 +5,7 @@ Every setting a deployment may change is read from the environment here and nowh
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -47,6 +48,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Keep me logged in" lasts this long (the cookie and the login behind it).
+    REMEMBER_COOKIE_DURATION = dt.timedelta(days=365)
+    # A login without it ends after this long without a visit, even if the browser is left open.
+    LOGIN_SESSION_IDLE_SECONDS = 12 * 60 * 60
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone in a park still submits
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
@@ -100,6 +105,8 @@ class Config:
         "PASSWORD_RESET_LIMIT_PER_ADDRESS", "5 per hour"
     )
     PASSWORD_RESET_LIMIT_PER_EMAIL = os.environ.get("PASSWORD_RESET_LIMIT_PER_EMAIL", "3 per hour")
+    # Wrong sign-in sheet codes and phone numbers at /checkin/<code>, per shift and address.
+    CHECK_IN_MISSES_PER_ADDRESS = os.environ.get("CHECK_IN_MISSES_PER_ADDRESS", "5 per 10 minutes")
     # Where the counts live. memory:// is one process's own; with many web processes
     # (production) every process must share one store, such as redis://127.0.0.1:6379.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -110,6 +117,9 @@ class Config:
     # X-Forwarded-For. 0 trusts no such header; behind one nginx, 1. Without it every request
     # seems to come from the proxy, and the per-address limits would brake everyone at once.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
+
+    # Sent as Strict-Transport-Security when set: production only, where every address is https.
+    STRICT_TRANSPORT_SECURITY: str | None = None
 
     PAGE_SIZE = 12
     # Which dated rate values volunteer time: "US" (Independent Sector's national figure) or a
@@ -134,10 +144,17 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
 
 
+# Rate-limit stores that live in one process's memory: with several web processes each would
+# count on its own, so a limit of 10 a minute would let 10 a minute through every process.
+PER_PROCESS_LIMIT_STORES = ("memory://", "async+memory://")
+
+
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    # A year, the subdomains too; browsers then never try plain http for this site again.
+    STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
     @classmethod
     def check(cls) -> None:
@@ -149,10 +166,11 @@ class ProductionConfig(Config):
             problems.append("DATABASE_URL must point at PostgreSQL")
         if not os.environ.get("PUBLIC_BASE_URL"):
             problems.append("PUBLIC_BASE_URL must be the public https address (Twilio signs it)")
-        if not os.environ.get("RATELIMIT_STORAGE_URI"):
+        limit_store = os.environ.get("RATELIMIT_STORAGE_URI", "").strip().lower()
+        if not limit_store or limit_store.startswith(PER_PROCESS_LIMIT_STORES):
             problems.append(
                 "RATELIMIT_STORAGE_URI must name a store every web process shares "
-                "(redis://127.0.0.1:6379)"
+                "(redis://127.0.0.1:6379), not one process's memory"
             )
         if problems:
             raise RuntimeError("Production configuration is incomplete: " + "; ".join(problems))

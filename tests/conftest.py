@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import re
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -111,6 +112,22 @@ def _empty_all_tables() -> None:
                 conn.execute(table.delete())
 
 
+@contextmanager
+def separate_app(config, database_url: str, **overrides):
+    """A second app on the suite's database, for settings the suite's own app cannot have
+    (a Redis limit store, production). Flask-Limiter keeps its storage on the one `limiter`
+    object, not per app: the second app takes it over, so the suite's is put back after."""
+    saved = {**vars(limiter), "_storage_options": dict(limiter._storage_options)}
+    other = create_app(config, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            _db.engine.dispose()
+        vars(limiter).clear()
+        vars(limiter).update(saved)
+
+
 @pytest.fixture
 def db(app):
     return _db
@@ -137,12 +154,31 @@ def now() -> dt.datetime:
     return dt.datetime(2026, 6, 1, 14, 0, tzinfo=dt.UTC)
 
 
+# What a confirm page's button posts (core/confirm.py), besides the CSRF token.
+CONFIRMED = {"confirmed": "yes"}
+
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def csrf_token(client, url: str = "/") -> str:
     """Read a real CSRF token from a page, the way a browser would."""
+    return _csrf_in(client.get(url).get_data(as_text=True), url)
+
+
+SUBMISSION_RE = re.compile(r'name="((?:[\w]+-)?submission_token)" type="hidden" value="([^"]+)"')
+
+
+def form_fields(client, url: str) -> dict[str, str]:
+    """The hidden fields a browser sends with a form on `url`: its CSRF token and, for the
+    forms that create rows, their one-time submission tokens (core/submissions.py)."""
     page = client.get(url).get_data(as_text=True)
+    fields = {"csrf_token": _csrf_in(page, url)}
+    # Each form on the page has its own (a prefixed form's name has the prefix).
+    fields.update(SUBMISSION_RE.findall(page))
+    return fields
+
+
+def _csrf_in(page: str, url: str) -> str:
     match = CSRF_RE.search(page) or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
     assert match, f"no CSRF token on {url}"
     return match.group(1)
@@ -163,9 +199,10 @@ class AuthActions:
         return self._client.post("/logout", data={"csrf_token": token})
 
     def post(self, url: str, data: dict | None = None, page: str | None = None, **kwargs):
-        """POST a form with the CSRF token read from `page` (default: the same URL)."""
-        token = csrf_token(self._client, page or url)
-        return self._client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
+        """POST a form with the hidden tokens read from `page` (default: the same URL), as a
+        browser showing that page would."""
+        fields = form_fields(self._client, page or url)
+        return self._client.post(url, data={**fields, **(data or {})}, **kwargs)
 
 
 @pytest.fixture

@@ -1,6 +1,13 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
-from volunteer_app.accounts.models import Membership, Organization, Role, User  # noqa: F401
+from volunteer_app.accounts.models import (  # noqa: F401
+    LoginSession,
+    Membership,
+    Organization,
+    Role,
+    User,
+)
+from volunteer_app.core.submissions import SubmissionToken  # noqa: F401
 from volunteer_app.hours.models import HoursAudit, HoursEntry  # noqa: F401
 from volunteer_app.impact.models import OutcomeRecord, VolunteerHourRate  # noqa: F401
 from volunteer_app.initiatives.models import Initiative, OutcomeMetric  # noqa: F401

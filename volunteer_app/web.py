@@ -26,6 +26,7 @@ RATE_LIMIT_SETTINGS = (
     "LOGIN_LIMIT_PER_EMAIL",
     "PASSWORD_RESET_LIMIT_PER_ADDRESS",
     "PASSWORD_RESET_LIMIT_PER_EMAIL",
+    "CHECK_IN_MISSES_PER_ADDRESS",
 )
 
 
@@ -62,16 +63,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Please log in to continue.")
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
-    def load_user(session_id: str):
-        from volunteer_app.accounts.models import User
+    from volunteer_app.accounts.views import load_user, record_login_seen
 
-        user_id, _, _fingerprint = session_id.partition(":")
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        # A session from before a password change no longer matches: it is logged out.
-        return user if user is not None and user.session_id == session_id else None
+    login_manager.user_loader(load_user)
+    app.teardown_request(record_login_seen)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -159,11 +154,15 @@ def register_error_handlers(app: Flask) -> None:
         hit = limiter.current_limit
         seconds = max(1, math.ceil(hit.window.reset_time - time.time())) if hit else 60
         minutes = math.ceil(seconds / 60)
+        # A limit with a message of its own (check-in) says it; the login limits share this one.
+        declared = getattr(getattr(error, "limit", None), "error_message", None)
         response = make_response(
             render_error(
                 429,
                 _("Too many attempts"),
-                ngettext(
+                error.description
+                if declared
+                else ngettext(
                     "There were too many attempts from this connection or for this email "
                     "address. Please wait %(num)d minute and try again.",
                     "There were too many attempts from this connection or for this email "
@@ -202,6 +201,10 @@ def register_security_headers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'self'",
         )
+        if app.config["STRICT_TRANSPORT_SECURITY"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security", app.config["STRICT_TRANSPORT_SECURITY"]
+            )
         return response
 
 

@@ -15,11 +15,10 @@ import pytest
 import redis
 
 from config import TestingConfig
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, separate_app
 from tests.factories import PASSWORD, make_user
-from volunteer_app import create_app, web
+from volunteer_app import web
 from volunteer_app.extensions import db as _db
-from volunteer_app.extensions import limiter
 
 LIMITED = "There were too many attempts from this connection or for this email address."
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -222,22 +221,15 @@ def redis_app(app, database_url):
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
     prefix = f"volunteer-test-{uuid.uuid4().hex}"
-    # Flask-Limiter keeps its storage on the one `limiter` object, not per app: a second app
-    # takes it over, so the suite's memory store is put back afterwards.
-    saved = {**vars(limiter), "_storage_options": dict(limiter._storage_options)}
-    redis_backed = create_app(
-        TestingConfig,
-        SQLALCHEMY_DATABASE_URI=database_url,
-        RATELIMIT_STORAGE_URI=REDIS_URL,
-        RATELIMIT_KEY_PREFIX=prefix,
-    )
     try:
-        yield redis_backed, server, prefix
+        with separate_app(
+            TestingConfig,
+            database_url,
+            RATELIMIT_STORAGE_URI=REDIS_URL,
+            RATELIMIT_KEY_PREFIX=prefix,
+        ) as redis_backed:
+            yield redis_backed, server, prefix
     finally:
-        with redis_backed.app_context():
-            _db.engine.dispose()
-        vars(limiter).clear()
-        vars(limiter).update(saved)
         keys = list(server.scan_iter(match=f"*{prefix}*"))
         if keys:
             server.delete(*keys)

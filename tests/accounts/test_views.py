@@ -77,10 +77,7 @@ def test_register_creates_the_account_logs_in_and_records_consent(app, db, clien
 
 
 def test_register_takes_the_visitors_language(db, client, auth):
-    token = csrf_token(client, "/register")
-    client.post(
-        "/register", data={**REGISTRATION, "csrf_token": token}, headers={"Accept-Language": "es"}
-    )
+    auth.post("/register", REGISTRATION, headers={"Accept-Language": "es"})
     assert user_by_email(db, "ana@example.org").preferred_language == "es"
 
 
@@ -578,8 +575,8 @@ def test_profile_page_runs_a_fixed_number_of_queries(
 
 
 def test_a_password_reset_logs_out_every_other_browser(app, db, client, auth, ana, outbox):
-    """A stolen laptop stays logged in only until the password is reset elsewhere: both the
-    session and the remember-me cookie carry a fingerprint of the password."""
+    """A stolen laptop stays logged in only until the password is reset elsewhere: the reset
+    ends every login of the person, and both cookies carry only a login's token."""
     laptop = app.test_client()
     token = csrf_token(laptop, "/login")
     laptop.post(

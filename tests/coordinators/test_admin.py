@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import csrf_token
+from tests.conftest import CONFIRMED, csrf_token
 from tests.coordinators.conftest import text, words
 from tests.factories import make_initiative, make_user
 from volunteer_app.accounts.models import Membership, Organization, Role, User
@@ -213,7 +213,7 @@ def test_removing_the_last_membership_makes_a_volunteer_again(
     login(admin)
     page = f"/coordinate/admin/organizations/{org.id}"
     assert coordinator.display_name in text(client.get(page))
-    response = auth.post(f"{page}/members/{coordinator.id}/remove", page=page)
+    response = auth.post(f"{page}/members/{coordinator.id}/remove", CONFIRMED, page=page)
     assert response.status_code == 303
     db.session.expire_all()
     person = db.session.get(User, coordinator.id)
@@ -223,7 +223,7 @@ def test_removing_the_last_membership_makes_a_volunteer_again(
     token = csrf_token(client, page)
     again = client.post(
         f"{page}/members/{coordinator.id}/remove",
-        data={"csrf_token": token},
+        data={"csrf_token": token, **CONFIRMED},
         headers={"Referer": f"http://localhost{page}"},
     )
     assert again.status_code == 303

@@ -9,7 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import csrf_token
+from tests.conftest import CONFIRMED, csrf_token
 from tests.coordinators.conftest import text, words
 from tests.factories import (
     make_cause,
@@ -366,7 +366,9 @@ def test_a_goal_with_records_cannot_be_deleted(client, auth, login, db, coordina
     login(coordinator)
     metric_id = world["metric"].id
     response = auth.post(
-        f"/coordinate/goals/{metric_id}/delete", page=f"/coordinate/goals/{metric_id}/edit"
+        f"/coordinate/goals/{metric_id}/delete",
+        CONFIRMED,
+        page=f"/coordinate/goals/{metric_id}/edit",
     )
     assert response.status_code == 303
     assert "cannot be deleted" in text(client.get(response.headers["Location"]))
@@ -562,7 +564,7 @@ def test_cancel_and_duplicate_through_the_page(
     assert copy.code != shift.code and copy.spots_taken == 0
     assert f"Its text code is {copy.code}" in text(client.get(response.headers["Location"]))
 
-    response = auth.post(f"{url}/cancel", page=url)
+    response = auth.post(f"{url}/cancel", CONFIRMED, page=url)
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(Shift, shift.id).status == ShiftStatus.CANCELLED

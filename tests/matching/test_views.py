@@ -10,11 +10,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import csrf_token
+from tests.conftest import CONFIRMED, csrf_token
 from tests.factories import make_coordinator, make_organization, make_signup, make_user
 from tests.matching.conftest import SATURDAY, SATURDAY_MORNING, SUNDAY, local, shift_in
 from volunteer_app.accounts.models import Role, User
 from volunteer_app.core.mail import outbox
+from volunteer_app.core.submissions import new_token
 from volunteer_app.matching import services
 from volunteer_app.matching.models import Invitation, InvitationStatus
 from volunteer_app.reference.settings import get_setting
@@ -265,7 +266,9 @@ def test_candidates_ranked_with_reasons_and_invite_two(db, client, auth, login, 
     assert "maria@example.org" not in body and "+1202" not in body  # no contact details
 
     response = auth.post(
-        f"/coordinate/shifts/{shift.id}/invite", {"people": [str(maria.id), str(sam.id)]}, page=url
+        f"/coordinate/shifts/{shift.id}/invite",
+        {"people": [str(maria.id), str(sam.id)], **CONFIRMED},
+        page=url,
     )
     assert response.status_code == 303
     after = text(client.get(url))
@@ -286,7 +289,9 @@ def test_invite_skips_people_over_the_weekly_cap(db, client, auth, login, city, 
     login(city.coordinator)
     url = f"/coordinate/shifts/{shift.id}/candidates"
     assert f'value="{maria.id}"' not in text(client.get(url))
-    auth.post(f"/coordinate/shifts/{shift.id}/invite", {"people": [str(maria.id)]}, page=url)
+    # Maria is not on the page: the form is crafted, with a submission token of its own.
+    crafted = {"people": [str(maria.id)], "submission_token": new_token(), **CONFIRMED}
+    auth.post(f"/coordinate/shifts/{shift.id}/invite", crafted, page=url)
     assert "had enough invitations this week: 1" in text(client.get(url))
     assert (
         db.session.scalar(
@@ -302,7 +307,8 @@ def test_invite_with_nobody_ticked_or_garbage(db, client, auth, login, city, shi
     login(city.coordinator)
     url = f"/coordinate/shifts/{shift.id}/candidates"
     for people in ([], ["x"]):
-        response = auth.post(f"/coordinate/shifts/{shift.id}/invite", {"people": people}, page=url)
+        crafted = {"people": people, "submission_token": new_token()}
+        response = auth.post(f"/coordinate/shifts/{shift.id}/invite", crafted, page=url)
         assert response.status_code == 303
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import make_initiative, make_shift, make_signup, make_user
+from tests.conftest import form_fields
+from tests.factories import (
+    make_coordinator,
+    make_initiative,
+    make_organization,
+    make_shift,
+    make_signup,
+    make_user,
+)
 from volunteer_app.hours.models import HoursEntry, HoursStatus
 from volunteer_app.initiatives.models import InitiativeStatus
+from volunteer_app.roster import services
 from volunteer_app.shifts.models import Signup, SignupStatus
 
 WRONG_NUMBER = "We could not find that phone number on this shift"
@@ -31,6 +41,9 @@ def checkin_url(shift) -> str:
 
 
 def post(auth, shift, **data):
+    """Post the check-in form as someone who scanned the sign-in sheet's QR code (so with the
+    sheet's code), unless the test says otherwise."""
+    data.setdefault("sheet", services.sheet_code(shift))
     return auth.post(checkin_url(shift), data)
 
 
@@ -87,9 +100,11 @@ def test_guessing_is_slowed_down(db, client, auth, shift, volunteer):
     for i in range(5):
         post(auth, shift, phone=f"20255501{50 + i}", check_in="1")
 
-    post(auth, shift, phone="2025550142", check_in="1")  # the right number, too late
+    late = post(auth, shift, phone="2025550142", check_in="1")  # the right number, too late
 
-    assert "Too many tries" in client.get(checkin_url(shift)).get_data(as_text=True)
+    assert late.status_code == 429
+    assert "Too many tries" in late.get_data(as_text=True)
+    assert int(late.headers["Retry-After"]) <= 600
     db.session.expire_all()
     assert db.session.scalar(sa.select(Signup.checked_in_at)) is None
 
@@ -148,7 +163,8 @@ def test_check_in_too_early_says_when(db, client, auth, initiative, clock, volun
         as_text=True
     )
     # The page offers no form yet; a stale form posted anyway is refused with the time.
-    auth.post(checkin_url(tomorrow), {"phone": "2025550142", "check_in": "1"}, page="/login")
+    stale = {"phone": "2025550142", "check_in": "1", "sheet": services.sheet_code(tomorrow)}
+    auth.post(checkin_url(tomorrow), stale, page="/login")
     assert "Check-in opens 30 minutes before" in client.get(checkin_url(tomorrow)).get_data(
         as_text=True
     )
@@ -186,3 +202,162 @@ def test_only_wrong_numbers_count_towards_the_brake(db, client, auth, shift, vol
 
     db.session.expire_all()
     assert db.session.scalar(sa.select(Signup.checked_in_at)) is not None
+
+
+# --- Checking in someone by phone needs the sign-in sheet, and misses are counted on the server
+
+
+def fresh_browser(app, url: str, **data):
+    """One try from a browser that keeps no cookie between tries (what a guesser does)."""
+    browser = app.test_client()
+    return browser.post(url, data={**form_fields(browser, url), **data})
+
+
+def test_fresh_cookies_do_not_reset_the_brake(app, db, shift, volunteer):
+    make_signup(volunteer, shift)
+    db.session.commit()
+    code = services.sheet_code(shift)
+    answers = [
+        fresh_browser(app, checkin_url(shift), phone=f"202555{1000 + i}", sheet=code, check_in="1")
+        for i in range(30)
+    ]
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) == 25, "five misses per shift and address, then every try is refused"
+    right = fresh_browser(app, checkin_url(shift), phone="2025550142", sheet=code, check_in="1")
+    assert right.status_code == 429
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Signup.checked_in_at)) is None
+
+
+def test_the_brake_counts_per_shift_and_per_address(app, db, initiative, clock, shift, volunteer):
+    other = make_shift(initiative, starts_at=clock + dt.timedelta(minutes=5), hours=2)
+    make_signup(volunteer, other)
+    db.session.commit()
+    for i in range(5):
+        fresh_browser(
+            app,
+            checkin_url(shift),
+            phone=f"202555{1000 + i}",
+            check_in="1",
+            sheet=services.sheet_code(shift),
+        )
+    assert (
+        fresh_browser(
+            app, checkin_url(shift), phone="2025550199", sheet=services.sheet_code(shift)
+        ).status_code
+        == 429
+    )
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    page = checkin_url(shift)
+    response = elsewhere.post(
+        page,
+        data={
+            **form_fields(elsewhere, page),
+            "phone": "2025550199",
+            "check_in": "1",
+            "sheet": services.sheet_code(shift),
+        },
+    )
+    assert response.status_code == 303, "another address has its own count"
+    on_other_shift = fresh_browser(
+        app,
+        checkin_url(other),
+        phone="2025550142",
+        sheet=services.sheet_code(other),
+        check_in="1",
+    )
+    assert on_other_shift.status_code == 303, "another shift has its own count"
+    db.session.expire_all()
+    assert (
+        db.session.scalar(sa.select(Signup.checked_in_at).where(Signup.shift_id == other.id))
+        is not None
+    )
+
+
+@pytest.mark.parametrize("sheet", ["", "WRONGONE", "ABCD-EFGH"])
+def test_a_stranger_without_the_sheet_code_cannot_check_someone_in(
+    db, client, auth, shift, volunteer, sheet
+):
+    make_signup(volunteer, shift)
+    db.session.commit()
+    post(auth, shift, phone="2025550142", sheet=sheet, check_in="1")
+    page = html.unescape(client.get(checkin_url(shift)).get_data(as_text=True))
+    if sheet:
+        assert "not the code on this shift's sign-in sheet" in page
+    else:
+        assert "Enter the code printed on the sign-in sheet" in page
+    assert WRONG_NUMBER not in page, "the phone number is not even tried"
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Signup.checked_in_at)) is None
+
+
+def test_wrong_sheet_codes_count_towards_the_brake_but_a_missing_one_does_not(
+    db, client, auth, shift, volunteer
+):
+    make_signup(volunteer, shift)
+    db.session.commit()
+    for _ in range(6):
+        post(auth, shift, phone="2025550142", sheet="", check_in="1")
+    assert post(auth, shift, phone="2025550142", check_in="1").status_code == 303
+    for _ in range(5):
+        post(auth, shift, phone="2025550142", sheet="WRONGONE", check_out="1")
+    assert post(auth, shift, phone="2025550142", check_out="1").status_code == 429
+
+
+def test_the_sheet_code_is_spaced_and_cased_any_way(db, auth, shift, volunteer):
+    make_signup(volunteer, shift)
+    db.session.commit()
+    code = services.sheet_code(shift)
+    post(auth, shift, phone="2025550142", sheet=f" {code[:4].lower()} - {code[4:]} ", check_in="1")
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Signup.checked_in_at)) is not None
+
+
+def test_the_sheets_qr_code_fills_in_the_code_and_the_public_one_carries_none(
+    app, db, client, login, coordinator, shift
+):
+    code = services.sheet_code(shift)
+    page = client.get(f"{checkin_url(shift)}?sheet={code}").get_data(as_text=True)
+    assert f'value="{code}"' in page
+    public = client.get(f"{checkin_url(shift)}/qr.svg").get_data()
+    assert public == services.qr_svg(
+        f"http://localhost{checkin_url(shift)}", title=f"Check in: shift {shift.code}"
+    )
+
+    login(coordinator)
+    sheet = client.get(f"/coordinate/shifts/{shift.id}/sign-in-sheet").get_data(as_text=True)
+    with app.test_request_context():
+        with_code = services.check_in_url(shift, with_sheet_code=True)
+    assert with_code == f"http://localhost{checkin_url(shift)}?sheet={code}"
+    assert services.qr_svg_inline(with_code) in sheet
+    assert services.display_sheet_code(shift) in sheet
+    printed = client.get(f"/coordinate/shifts/{shift.id}/qr.svg").get_data()
+    assert printed == services.qr_svg(with_code, title=f"Check in: shift {shift.code}")
+
+
+def test_a_coordinators_device_checks_in_by_phone_alone_without_a_brake(
+    db, client, auth, login, coordinator, shift, volunteer
+):
+    make_signup(volunteer, shift)
+    login(coordinator)
+    page = client.get(checkin_url(shift)).get_data(as_text=True)
+    assert "this device is the sign-in table" in page and 'name="sheet"' not in page
+    for i in range(8):  # typos at a busy table are not guesses
+        assert (
+            post(auth, shift, phone=f"202555{1000 + i}", sheet="", check_in="1").status_code == 303
+        )
+    assert post(auth, shift, phone="2025550142", sheet="", check_in="1").status_code == 303
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Signup.checked_in_at)) is not None
+
+
+def test_another_organizations_coordinator_needs_the_sheet_code(
+    db, client, auth, login, shift, volunteer
+):
+    outsider = make_coordinator(make_organization(), "outsider@example.org")
+    make_signup(volunteer, shift)
+    login(outsider)
+    post(auth, shift, phone="2025550142", sheet="", check_in="1")
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Signup.checked_in_at)) is None

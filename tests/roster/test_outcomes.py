@@ -8,6 +8,7 @@ import decimal
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import CONFIRMED
 from tests.factories import (
     make_initiative,
     make_metric,
@@ -210,12 +211,15 @@ def test_void_needs_a_reason_and_keeps_the_row(
     login(coordinator)
     url = f"/coordinate/outcomes/{record.id}/void"
 
-    auth.post(url, {"reason": " "}, page=outcomes_url(initiative))
+    auth.post(url, {"reason": " ", **CONFIRMED}, page=outcomes_url(initiative))
     db.session.expire_all()
     assert db.session.get(OutcomeRecord, record.id).voided_at is None
 
     assert (
-        auth.post(url, {"reason": "Double count"}, page=outcomes_url(initiative)).status_code == 303
+        auth.post(
+            url, {"reason": "Double count", **CONFIRMED}, page=outcomes_url(initiative)
+        ).status_code
+        == 303
     )
     db.session.expire_all()
     kept = db.session.get(OutcomeRecord, record.id)

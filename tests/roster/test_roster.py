@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import CONFIRMED
 from tests.factories import make_message, make_shift, make_signup, make_user
 from volunteer_app.accounts.models import User
 from volunteer_app.shifts.models import Signup, SignupSource, SignupStatus
@@ -253,7 +254,8 @@ def test_moving_between_waitlist_and_confirmed_keeps_spots_right(
     assert db.session.get(Signup, b.id).status == SignupStatus.WAITLISTED
 
     # Moving a confirmed person back frees a spot, puts them last, promotes nobody.
-    assert auth.post(f"{base}/{first_signup.id}/waitlist", page=base).status_code == 303
+    moving = auth.post(f"{base}/{first_signup.id}/waitlist", CONFIRMED, page=base)
+    assert moving.status_code == 303
     db.session.expire_all()
     shift = db.session.get(type(shift), shift.id)
     assert shift.spots_taken == 1

@@ -37,6 +37,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from volunteer_app.accounts import services
 from volunteer_app.accounts.models import DAY_PARTS, Effort
+from volunteer_app.core.submissions import OneSubmission
 
 
 def _strip(value):
@@ -187,7 +188,7 @@ def _phone_field():
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(OneSubmission, FlaskForm):
     name = _name_field()
     email = _email_field(_l("Email"))
     password, password_confirm = _new_password_fields()

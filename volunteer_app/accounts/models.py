@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -174,15 +173,21 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
-    @property
-    def session_id(self) -> str:
-        """What the session and the remember-me cookie hold: the id and a fingerprint of the
-        password hash, so changing the password logs out every other browser."""
-        fingerprint = hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
-        return f"{self.id}:{fingerprint}"
+    # The login this request runs under; accounts/sessions.py sets it when the person logs in
+    # or a cookie brings them back. Not a column: one person has a login per browser.
+    login_session = None
+    login_token = None
 
-    def get_id(self) -> str:
-        return self.session_id
+    def get_id(self) -> str | None:
+        """What the session and the remember-me cookie hold: the random token of this login
+        (see LoginSession), never the user's id, so ending the login ends both cookies."""
+        return self.login_token
+
+    # UserMixin compares people by get_id(), which is now a login's token (None for everyone
+    # not logged in in this request): one row is one object in a session, so identity it is.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     @property
     def is_admin(self) -> bool:
@@ -215,3 +220,29 @@ class User(UserMixin, db.Model):
             return None
         born = self.birth_date
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class LoginSession(db.Model):
+    """One login in one browser. The session cookie and the remember-me cookie carry its random
+    token; the table keeps only the token's SHA-256, so a copy of the database opens nobody's
+    account. Logging out revokes this row; "log out everywhere" and a password reset revoke
+    every row of the person."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # "Keep me logged in": the login lasts as long as the remember-me cookie; otherwise it ends
+    # after LOGIN_SESSION_IDLE_SECONDS without a visit.
+    remember: Mapped[bool] = mapped_column(default=False)
+    user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<LoginSession {self.id} user {self.user_id}>"

@@ -34,6 +34,7 @@ from volunteer_app.accounts.models import (
     availability_bit,
 )
 from volunteer_app.accounts.passwords import hash_password, needs_rehash, verify_password
+from volunteer_app.accounts.sessions import end_every_login_session
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.mail import MailError, send_mail
 from volunteer_app.core.phone import InvalidPhone, to_e164
@@ -424,11 +425,13 @@ def request_password_reset(email: str, *, now: dt.datetime) -> None:
 
 
 def reset_password(token: str, new_password: str, *, now: dt.datetime) -> User:
-    """Set a new password through a reset link; the link stops working at once."""
+    """Set a new password through a reset link; the link stops working at once, and every
+    browser logged in as this person is logged out (a stolen laptop included)."""
     user = user_for_reset_token(token, now=now)
     check_password_rules(new_password)
     user.password_hash = hash_password(new_password)
     db.session.flush()
+    end_every_login_session(user, now=now)
     return user
 
 

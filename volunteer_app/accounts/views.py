@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
-from volunteer_app.accounts import services
+from volunteer_app.accounts import services, sessions
 from volunteer_app.accounts.forms import (
     ForgotPasswordForm,
     LoginForm,
@@ -21,6 +21,7 @@ from volunteer_app.accounts.forms import (
     ResetPasswordForm,
 )
 from volunteer_app.accounts.services import AccountInactive, FieldError, InvalidResetLink
+from volunteer_app.core import submissions
 from volunteer_app.core.time import utcnow
 from volunteer_app.extensions import db, limiter
 
@@ -76,6 +77,30 @@ def _brake_posts(setting: str, *, per_email: bool = False):
     return limiter.limit(lambda: current_app.config[setting], methods=["POST"], **options)
 
 
+def load_user(token: str):
+    """Flask-Login's user loader: the person whose login the session or remember-me cookie
+    names, while that login lasts (one query)."""
+    user = sessions.user_for_token(token, now=utcnow())
+    if user is not None:
+        g.login_seen = sessions.seen_update(user.login_session, now=utcnow())
+    return user
+
+
+def record_login_seen(error) -> None:
+    # After the response (a teardown), so a page view never writes inside its own transaction.
+    seen = g.pop("login_seen", None)
+    if seen is not None and error is None:
+        sessions.record_seen(seen)
+
+
+def _start_login(user, *, remember: bool = False) -> None:
+    """A login of its own for this browser (see accounts/sessions.py); the caller commits, then
+    calls login_user, which puts the login's token in the cookies."""
+    sessions.start_login_session(
+        user, remember=remember, user_agent=request.user_agent.string, now=utcnow()
+    )
+
+
 def _show_error(form: FlaskForm, error: FieldError) -> None:
     """Put a refused rule next to its field, or above the form when no field matches."""
     target = getattr(form, error.field, None) if error.field else None
@@ -91,6 +116,8 @@ def register():
         return redirect(_requested_next() or _home())
     form = RegisterForm()
     if form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             user = services.register_user(
                 name=form.name.data,
@@ -101,6 +128,8 @@ def register():
                 preferred_language=str(get_locale()),
                 now=utcnow(),
             )
+            _start_login(user)
+            after = submissions.saved(form, _after_registration_url())
             db.session.commit()
         except FieldError as error:
             db.session.rollback()
@@ -112,7 +141,7 @@ def register():
         else:
             login_user(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
-            return redirect(_after_registration_url())
+            return redirect(after)
     return render_template("accounts/register.html", form=form, next=_requested_next())
 
 
@@ -138,6 +167,7 @@ def login():
                     )
                 )
             else:
+                _start_login(user, remember=form.remember.data)
                 db.session.commit()
                 login_user(user, remember=form.remember.data)
                 flash(_("You are logged in."), "success")
@@ -147,8 +177,29 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    # The login ends on the server too: a copy of either cookie opens nothing afterwards.
+    if current_user.is_authenticated:
+        sessions.end_login_session(current_user.login_session, now=utcnow())
+        db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")
+    return redirect(_home())
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    ended = sessions.end_every_login_session(current_user, now=utcnow())
+    db.session.commit()
+    logout_user()
+    flash(
+        ngettext(
+            "You are logged out of %(num)d browser, this one included.",
+            "You are logged out of %(num)d browsers, this one included.",
+            ended,
+        ),
+        "info",
+    )
     return redirect(_home())
 
 
@@ -180,6 +231,7 @@ def reset_password(token: str):
             services.user_for_reset_token(token, now=utcnow())
             return render_template("accounts/reset_password.html", form=form, token=token)
         user = services.reset_password(token, form.password.data, now=utcnow())
+        _start_login(user)
         db.session.commit()
     except InvalidResetLink as error:
         db.session.rollback()
@@ -225,4 +277,8 @@ def profile():
         user=user,
         sms_status=services.sms_status(user),
         sms_number=current_app.config.get("TWILIO_FROM_NUMBER") or None,
+        logins=sessions.active_login_sessions(user, now=utcnow()),
+        describe_device=sessions.describe_device,
+        # A login belongs to no initiative: its times are shown in the program's timezone.
+        tz=current_app.config["PROGRAM_TIMEZONE"],
     )

@@ -42,6 +42,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from volunteer_app.coordinators.services import OrganizationDetails
+from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.core.time import is_valid_timezone
 from volunteer_app.initiatives.manage import (
     InitiativeDetails,
@@ -178,6 +179,10 @@ class OrganizationForm(FlaskForm):
         )
 
 
+class NewOrganizationForm(OneSubmission, OrganizationForm):
+    """A new organization: saved once, however often the form is sent."""
+
+
 class InviteForm(FlaskForm):
     email = EmailField(
         _l("Email address of the new coordinator"),
@@ -265,6 +270,10 @@ class _MetricFields:
 
 class MetricForm(FlaskForm, _MetricFields):
     pass
+
+
+class NewMetricForm(OneSubmission, MetricForm):
+    """A new goal: saved once, however often the form is sent."""
 
 
 class BlueprintMetricForm(Form, _MetricFields):
@@ -416,6 +425,10 @@ class InitiativeForm(FlaskForm):
 # Shifts
 
 
+class NewInitiativeForm(OneSubmission, InitiativeForm):
+    """A new initiative: saved once, however often the form is sent."""
+
+
 class ShiftForm(FlaskForm):
     starts_on = DateField(_l("Date"), validators=[InputRequired(message=_l("Please give a date."))])
     start_time = TimeField(
@@ -519,7 +532,7 @@ class ShiftForm(FlaskForm):
         self.team_lead.data = details.team_lead_id
 
 
-class NewShiftForm(ShiftForm):
+class NewShiftForm(OneSubmission, ShiftForm):
     repeat_weekdays = MultiCheckboxField(_l("Repeat every week on"), coerce=int, choices=WEEKDAYS)
     repeat_until = DateField(_l("Repeat until"), validators=[Optional()])
 
@@ -550,7 +563,7 @@ class EditShiftForm(ShiftForm):
     )
 
 
-class DuplicateShiftForm(FlaskForm):
+class DuplicateShiftForm(OneSubmission, FlaskForm):
     on_date = DateField(
         _l("New date"), validators=[InputRequired(message=_l("Please give a date."))]
     )

@@ -117,14 +117,46 @@ def organization_members(org: Organization) -> list[Membership]:
     )
 
 
-def remove_member(org: Organization, user_id: int) -> User:
-    """Take a coordinator out of an organization. Someone left with no organization goes back
-    to being a volunteer (admins stay admins)."""
+def member_of(org: Organization, user_id: int) -> User:
+    """A coordinator of `org`; NotFound for anyone else."""
     membership = db.session.get(Membership, (user_id, org.id))
     if membership is None:
         raise NotFound(_("That person is not a member of this organization."))
-    user = membership.user
-    db.session.delete(membership)
+    return membership.user
+
+
+@dataclass
+class WhoIsTold:
+    """Who cancelling a shift tells: the people on it, and how many of them get a text."""
+
+    confirmed: int
+    waitlisted: int
+    texted: int
+
+
+def who_is_told(shift: Shift) -> WhoIsTold:
+    """Everyone confirmed or waitlisted is told a cancelled shift is off; those who agreed to
+    texts get one (sms/notices.notify_shift_cancelled)."""
+    signups = db.session.scalars(
+        sa.select(Signup)
+        .where(
+            Signup.shift_id == shift.id,
+            Signup.status.in_((SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)),
+        )
+        .options(joinedload(Signup.user))
+    ).all()
+    return WhoIsTold(
+        confirmed=sum(s.status == SignupStatus.CONFIRMED for s in signups),
+        waitlisted=sum(s.status == SignupStatus.WAITLISTED for s in signups),
+        texted=sum(s.user.can_text for s in signups),
+    )
+
+
+def remove_member(org: Organization, user_id: int) -> User:
+    """Take a coordinator out of an organization. Someone left with no organization goes back
+    to being a volunteer (admins stay admins)."""
+    user = member_of(org, user_id)
+    db.session.delete(db.session.get(Membership, (user_id, org.id)))
     db.session.flush()
     db.session.expire(user, ["memberships"])
     if user.role == Role.COORDINATOR and not user.memberships:

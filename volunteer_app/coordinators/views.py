@@ -20,13 +20,14 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from volunteer_app.accounts.models import Organization
 from volunteer_app.coordinators import forms, services
+from volunteer_app.core import confirm, submissions
 from volunteer_app.core.auth import (
     admin_required,
     can_manage_organization,
@@ -112,7 +113,7 @@ def initiatives():
 @bp.route("/initiatives/new", methods=["GET", "POST"])
 @coordinator_required
 def new_initiative():
-    form = forms.InitiativeForm()
+    form = forms.NewInitiativeForm()
     _reference_choices(form)
     if not form.organization.choices:
         flash(_("You are not a coordinator of any organization yet."), "error")
@@ -134,8 +135,11 @@ def new_initiative():
                 form.metrics[-1].form.fill(details)
     status = 200
     if form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             initiative = manage.create_initiative(_me(), form.details(), now=utcnow())
+            page = submissions.saved(form, url_for(".initiative", initiative_id=initiative.id))
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
@@ -144,7 +148,7 @@ def new_initiative():
             status = _refused(Conflict(_("That title was just taken. Please save again.")))
         else:
             flash(_("Initiative created as a draft. Add shifts, then publish it."), "success")
-            return redirect(url_for(".initiative", initiative_id=initiative.id), 303)
+            return redirect(page, 303)
     elif form.is_submitted():
         status = 400
     return (
@@ -255,17 +259,22 @@ def _require_metric(metric_id: int) -> OutcomeMetric:
 @coordinator_required
 def new_goal(initiative_id: int):
     initiative = require_initiative(initiative_id)
-    form = forms.MetricForm()
+    form = forms.NewMetricForm()
     status = 200
     if form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             manage.add_metric(initiative, form.metric_details(), now=utcnow())
+            page = submissions.saved(
+                form, url_for(".initiative", initiative_id=initiative.id) + "#goals"
+            )
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
         else:
             flash(_("Goal added."), "success")
-            return redirect(url_for(".initiative", initiative_id=initiative.id) + "#goals", 303)
+            return redirect(page, 303)
     elif form.is_submitted():
         status = 400
     return (
@@ -317,11 +326,27 @@ def edit_goal(metric_id: int):
     )
 
 
-@bp.route("/goals/<int:metric_id>/delete", methods=["POST"])
+@bp.route("/goals/<int:metric_id>/delete", methods=["GET", "POST"])
 @coordinator_required
 def delete_goal(metric_id: int):
     metric = _require_metric(metric_id)
     initiative_id = metric.initiative_id
+    if not confirm.confirmed():
+        return confirm.ask_first(
+            title=_("Delete the goal %(name)s?", name=metric.name),
+            consequences=[
+                _(
+                    "The goal and its target of %(target)s %(unit)s go from the initiative "
+                    "and its public page. Nobody is told.",
+                    target=format_decimal(metric.target),
+                    unit=metric.unit,
+                ),
+                _("A goal with outcome records cannot be deleted. This cannot be undone."),
+            ],
+            confirm_label=_("Yes, delete the goal"),
+            back_url=url_for(".edit_goal", metric_id=metric.id),
+            back_label=_("No, keep it"),
+        )
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -354,6 +379,8 @@ def new_shift(initiative_id: int):
     status = 200
     if form.validate_on_submit():
         now = utcnow()
+        if (repeat := submissions.claim(form, now=now)) is not None:
+            return repeat
         try:
             if form.is_series:
                 created = scheduling.create_series(
@@ -365,6 +392,9 @@ def new_shift(initiative_id: int):
                 )
             else:
                 created = [scheduling.create_shift(initiative, form.details(), now=now)]
+            page = submissions.saved(
+                form, url_for(".initiative", initiative_id=initiative.id) + "#shifts"
+            )
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
@@ -373,7 +403,7 @@ def new_shift(initiative_id: int):
                 ngettext("%(num)d shift scheduled.", "%(num)d shifts scheduled.", len(created)),
                 "success",
             )
-            return redirect(url_for(".initiative", initiative_id=initiative.id) + "#shifts", 303)
+            return redirect(page, 303)
     elif form.is_submitted():
         status = 400
     return (
@@ -436,10 +466,41 @@ def _update_message(result: scheduling.ShiftUpdate) -> str:
     return " ".join(parts)
 
 
-@bp.route("/shifts/<int:shift_id>/cancel", methods=["POST"])
+@bp.route("/shifts/<int:shift_id>/cancel", methods=["GET", "POST"])
 @coordinator_required
 def cancel_shift(shift_id: int):
     shift = require_shift(shift_id)
+    if not confirm.confirmed():
+        told = services.who_is_told(shift)
+        return confirm.ask_first(
+            title=_("Cancel this shift?"),
+            consequences=[
+                ngettext(
+                    "%(num)d person holds a spot on it.",
+                    "%(num)d people hold a spot on it.",
+                    told.confirmed,
+                ),
+                ngettext(
+                    "%(num)d person is on its waitlist.",
+                    "%(num)d people are on its waitlist.",
+                    told.waitlisted,
+                ),
+                ngettext(
+                    "%(num)d text goes out now to say it is cancelled: one to each of them who "
+                    "agreed to texts.",
+                    "%(num)d texts go out now to say it is cancelled: one to each of them who "
+                    "agreed to texts.",
+                    told.texted,
+                ),
+                _(
+                    "Their signups stay on record and nobody can sign up any more. "
+                    "This cannot be undone."
+                ),
+            ],
+            confirm_label=_("Yes, cancel the shift and tell them"),
+            back_url=url_for(".shift", shift_id=shift.id),
+            back_label=_("No, keep the shift"),
+        )
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -462,14 +523,17 @@ def duplicate_shift(shift_id: int):
             for message in errors:
                 flash(message, "error")
         return redirect(url_for(".shift", shift_id=shift_id) + "#duplicate", 303)
+    if (repeat := submissions.claim(form, now=utcnow())) is not None:
+        return repeat
     try:
         copy = scheduling.duplicate_shift(shift, form.on_date.data, now=utcnow())
+        page = submissions.saved(form, url_for(".shift", shift_id=copy.id))
         db.session.commit()
     except DomainError as error:
         _refused(error)
         return redirect(url_for(".shift", shift_id=shift_id) + "#duplicate", 303)
     flash(_("Shift copied. Its text code is %(code)s.", code=copy.code), "success")
-    return redirect(url_for(".shift", shift_id=copy.id), 303)
+    return redirect(page, 303)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,17 +588,20 @@ def organizations():
 @bp.route("/admin/organizations/new", methods=["GET", "POST"])
 @admin_required
 def new_organization():
-    form = forms.OrganizationForm()
+    form = forms.NewOrganizationForm()
     status = 200
     if form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             org = services.create_organization(form.details(), now=utcnow())
+            page = submissions.saved(form, url_for(".organization", org_id=org.id))
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
         else:
             flash(_("Organization added. Invite its coordinators below."), "success")
-            return redirect(url_for(".organization", org_id=org.id), 303)
+            return redirect(page, 303)
     elif form.is_submitted():
         status = 400
     return render_template("coordinators/organization_form.html", form=form), status
@@ -602,10 +669,32 @@ def invite(org_id: int):
     return _organization_page(org, forms.InviteForm(formdata=None), invitation=invitation)
 
 
-@bp.route("/admin/organizations/<int:org_id>/members/<int:user_id>/remove", methods=["POST"])
+@bp.route("/admin/organizations/<int:org_id>/members/<int:user_id>/remove", methods=["GET", "POST"])
 @admin_required
 def remove_member(org_id: int, user_id: int):
     org = _require_organization(org_id)
+    if not confirm.confirmed():
+        member = services.member_of(org, user_id)
+        consequences = [
+            _(
+                "%(name)s stops coordinating for %(organization)s at once: no more access to "
+                "its initiatives, rosters and volunteers' contact details.",
+                name=member.display_name,
+                organization=org.name,
+            )
+        ]
+        if len(member.memberships) == 1 and not member.is_admin:
+            consequences.append(
+                _("They coordinate for no other organization, so they become a volunteer.")
+            )
+        consequences.append(_("Nobody is told; invite them again to undo it."))
+        return confirm.ask_first(
+            title=_("Remove %(name)s as a coordinator?", name=member.display_name),
+            consequences=consequences,
+            confirm_label=_("Yes, remove them"),
+            back_url=url_for(".organization", org_id=org.id),
+            back_label=_("No, keep them"),
+        )
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:

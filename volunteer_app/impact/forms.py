@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.impact.rates import REGIONS
 
 EARLIEST_DAY = dt.date(2000, 1, 1)
@@ -116,3 +117,7 @@ class RateForm(FlaskForm):
     def validate_region(self, field):
         if field.data not in REGIONS:
             raise ValidationError(_l('Use "US" or a two-letter state code such as "CA".'))
+
+
+class NewRateForm(OneSubmission, RateForm):
+    """A new rate: saved once, however often the form is sent."""

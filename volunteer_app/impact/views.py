@@ -28,6 +28,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from volunteer_app.accounts.models import Organization
+from volunteer_app.core import submissions
 from volunteer_app.core.auth import admin_required, can_manage_organization
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError
@@ -35,7 +36,7 @@ from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
 from volunteer_app.impact import charts, goal_lists, rates, reports
-from volunteer_app.impact.forms import PublicFilterForm, RateForm, ReportFilterForm
+from volunteer_app.impact.forms import NewRateForm, PublicFilterForm, RateForm, ReportFilterForm
 from volunteer_app.impact.reports import Period, ReportRequest, Scope
 from volunteer_app.initiatives.models import Initiative
 from volunteer_app.reference.models import Cause
@@ -580,9 +581,11 @@ def badge(slug: str):
 @bp.route("/admin/rates", methods=["GET", "POST"])
 @admin_required
 def rates_index():
-    form = RateForm()
+    form = NewRateForm()
     today = local(utcnow(), reports.program_timezone()).date()
     if form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             rate = rates.add_rate(
                 year=form.year.data,
@@ -595,6 +598,7 @@ def rates_index():
             db.session.rollback()
             form.year.errors = [*form.year.errors, error.message]
         else:
+            submissions.saved(form, url_for("impact.rates_index"))
             db.session.commit()
             flash(
                 _("Added the %(year)d rate for %(region)s.", year=rate.year, region=rate.region),

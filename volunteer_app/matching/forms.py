@@ -19,6 +19,7 @@ from volunteer_app.accounts.forms import (
     one_line,
     weekday_names,
 )
+from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.matching.services import FitAnswers, FitChoices
 
 # How far people say they will go, as choices rather than a number to type.
@@ -119,7 +120,7 @@ class _PeopleField(SelectMultipleField):
             raise ValueError(_("Choose people from the list.")) from None
 
 
-class InviteForm(FlaskForm):
+class InviteForm(OneSubmission, FlaskForm):
     people = _PeopleField(_l("People to invite"))
 
 

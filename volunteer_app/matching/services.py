@@ -255,6 +255,22 @@ TOO_YOUNG = "too_young"
 NOT_A_VOLUNTEER = "not_a_volunteer"
 
 
+@dataclass
+class Reach:
+    texts: int
+    emails: int
+
+
+def reach_of(user_ids: list[int]) -> Reach:
+    """How invitations to these people would go out: a text to those who agreed to texts, an
+    email to the others who have an address (before `invite_volunteers` leaves anyone out)."""
+    people = db.session.scalars(sa.select(User).where(User.id.in_(user_ids))).all()
+    texts = sum(person.can_text for person in people)
+    return Reach(
+        texts=texts, emails=sum(not person.can_text and bool(person.email) for person in people)
+    )
+
+
 def invite_volunteers(
     shift: Shift, user_ids: list[int], *, invited_by: User, now: dt.datetime
 ) -> InviteOutcome:

@@ -13,6 +13,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from volunteer_app.accounts.services import FieldError
+from volunteer_app.core import confirm, submissions
 from volunteer_app.core.auth import (
     admin_required,
     coordinator_required,
@@ -219,17 +220,49 @@ def candidates(shift_id: int):
     )
 
 
-@bp.route("/coordinate/shifts/<int:shift_id>/invite", methods=["POST"])
+@bp.route("/coordinate/shifts/<int:shift_id>/invite", methods=["GET", "POST"])
 @coordinator_required
 def invite(shift_id: int):
     shift = require_shift(shift_id)
     form = InviteForm()
     back = url_for(".candidates", shift_id=shift.id)
-    if not form.validate_on_submit():
+    if request.method == "GET":
+        return redirect(back, 303)  # people are chosen on the list of candidates
+    if not form.validate_on_submit() or not form.people.data:
         if form.csrf_token.errors:
             abort(400)
         flash(_("Choose people from the list."), "error")
         return redirect(back, 303)
+    if not confirm.confirmed():
+        reach = services.reach_of(form.people.data)
+        return confirm.ask_first(
+            title=ngettext(
+                "Invite %(num)d person to this shift?",
+                "Invite %(num)d people to this shift?",
+                len(form.people.data),
+            ),
+            consequences=[
+                ngettext(
+                    "%(num)d text goes out now, with a link to say yes or no.",
+                    "%(num)d texts go out now, each with a link to say yes or no.",
+                    reach.texts,
+                ),
+                ngettext(
+                    "%(num)d email goes to someone who has not agreed to texts.",
+                    "%(num)d emails go to those who have not agreed to texts.",
+                    reach.emails,
+                ),
+                _(
+                    "Anyone already invited, on the shift, busy then or at this week's limit "
+                    "of invitations is left out."
+                ),
+            ],
+            confirm_label=_("Yes, send the invitations"),
+            back_url=back,
+            back_label=_("No, back to the list"),
+        )
+    if (repeat := submissions.claim(form, now=utcnow())) is not None:
+        return repeat
     try:
         outcome = services.invite_volunteers(
             shift, form.people.data, invited_by=_me(), now=utcnow()
@@ -238,6 +271,7 @@ def invite(shift_id: int):
         db.session.rollback()
         flash(refusal.message, "error")
         return redirect(back, 303)
+    submissions.saved(form, back)
     db.session.commit()
     services.send_mails(outcome.mails)
     if outcome.invited:

@@ -30,6 +30,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from volunteer_app.core.phone import InvalidPhone, to_e164
+from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.impact.services import MAX_VALUE
 
 ROUNDING_CHOICES = (1, 5, 6, 10, 15, 30, 60)
@@ -116,7 +117,7 @@ class ActionForm(FlaskForm):
     """A one-button form (confirm, move to the waitlist): only its CSRF token."""
 
 
-class FindWalkInForm(FlaskForm):
+class FindWalkInForm(OneSubmission, FlaskForm):
     """A walk-in who already has an account, found by email or phone."""
 
     lookup = StringField(
@@ -126,7 +127,7 @@ class FindWalkInForm(FlaskForm):
     submit = SubmitField(_l("Add to the roster"))
 
 
-class NewWalkInForm(FlaskForm):
+class NewWalkInForm(OneSubmission, FlaskForm):
     """A walk-in new to the program: a name and a phone are enough."""
 
     name = StringField(_l("Name"), **TEXT, validators=[InputRequired(), Length(max=120)])
@@ -184,11 +185,14 @@ def attendance_form(rows, **kwargs) -> _AttendanceBase:
 
 class CheckInForm(FlaskForm):
     phone = TelField(_l("Your phone number"), **TEXT, validators=[Optional(), Length(max=40)])
+    sheet = StringField(
+        _l("Code on the sign-in sheet"), **TEXT, validators=[Optional(), Length(max=20)]
+    )
     check_in = SubmitField(_l("Check in"))
     check_out = SubmitField(_l("I'm leaving"))
 
 
-class HoursReportForm(FlaskForm):
+class HoursReportForm(OneSubmission, FlaskForm):
     initiative_id = SelectField(_l("Initiative"), coerce=int, validators=[InputRequired()])
     served_on = DateField(_l("Date served"), validators=[InputRequired()])
     hours = StringField(
@@ -249,7 +253,7 @@ class HoursCorrectionForm(FlaskForm):
             raise ValidationError(_("Please say why the hours are corrected."))
 
 
-class _ShiftOutcomesBase(FlaskForm):
+class _ShiftOutcomesBase(OneSubmission, FlaskForm):
     submit = SubmitField(_l("Record outcomes"))
 
     def values(self) -> dict[int, str]:
@@ -285,7 +289,7 @@ def shift_outcomes_form(metrics, current: dict[int, str] | None = None, **kwargs
     return ShiftOutcomesForm(**kwargs)
 
 
-class PartnerReportForm(FlaskForm):
+class PartnerReportForm(OneSubmission, FlaskForm):
     metric_id = SelectField(_l("Measure"), coerce=int, validators=[InputRequired()])
     value = StringField(
         _l("Value"),

@@ -9,9 +9,13 @@ Services flush and never commit.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import decimal
+import hashlib
+import hmac
 import io
+import re
 from dataclasses import dataclass, field
 
 import segno
@@ -464,6 +468,54 @@ def _wrong_number() -> WrongNumber:
     )
 
 
+class WrongSheetCode(CheckInRefused):
+    """The code from the sign-in sheet is missing or wrong: the phone number is not tried."""
+
+
+# The sign-in sheet's code: 8 letters and digits (40 bits) that a person can type from paper.
+SHEET_CODE_LENGTH = 8
+
+
+def _sheet_code_with(key: str, shift: Shift) -> str:
+    digest = hmac.new(key.encode(), f"check-in:{shift.id}:{shift.code}".encode(), hashlib.sha256)
+    return base64.b32encode(digest.digest()).decode()[:SHEET_CODE_LENGTH]
+
+
+def sheet_code(shift: Shift) -> str:
+    """The code printed on the shift's sign-in sheet (and in its QR code), which checking in by
+    phone number on one's own device needs: proof of standing at the sign-in table, so that
+    nobody elsewhere can check in someone else by guessing their number. Derived from
+    SECRET_KEY and the shift, so there is nothing to store, and a new SECRET_KEY (with the old
+    one among SECRET_KEY_FALLBACKS for a while) makes new codes."""
+    return _sheet_code_with(current_app.config["SECRET_KEY"], shift)
+
+
+def display_sheet_code(shift: Shift) -> str:
+    code = sheet_code(shift)
+    return f"{code[:4]}-{code[4:]}"
+
+
+def check_sheet_code(shift: Shift, typed: str | None) -> None:
+    """Refuse unless `typed` is the shift's sign-in sheet code (spaces, dashes and case aside)."""
+    cleaned = re.sub(r"[^A-Za-z0-9]", "", typed or "").upper()
+    if not cleaned:
+        raise WrongSheetCode(
+            _(
+                "Enter the code printed on the sign-in sheet, or scan its QR code. "
+                "The coordinator can also check you in."
+            )
+        )
+    config = current_app.config
+    keys = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or [])]
+    if not any(hmac.compare_digest(cleaned, _sheet_code_with(key, shift)) for key in keys):
+        raise WrongSheetCode(
+            _(
+                "That is not the code on this shift's sign-in sheet. Check it, "
+                "or ask the coordinator to check you in."
+            )
+        )
+
+
 def check_in_page_state(shift: Shift, *, now: dt.datetime) -> str:
     """'cancelled', 'early', 'open' or 'ended': what the check-in page can offer now."""
     if shift.status != ShiftStatus.SCHEDULED:
@@ -566,12 +618,16 @@ def qr_svg_inline(url: str) -> str:
     return segno.make(url, error="m", micro=False).svg_inline(scale=5, border=4)
 
 
-def check_in_url(shift: Shift) -> str:
+def check_in_url(shift: Shift, *, with_sheet_code: bool = False) -> str:
     """The public address a QR code points to; the configured base, not the request's host,
-    so a printed sheet works whichever server rendered it."""
+    so a printed sheet works whichever server rendered it. The sign-in sheet's own QR code
+    carries the sheet code; the public one does not."""
     from flask import url_for
 
-    return current_app.config["PUBLIC_BASE_URL"] + url_for("roster.checkin", code=shift.code)
+    extra = {"sheet": sheet_code(shift)} if with_sheet_code else {}
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(
+        "roster.checkin", code=shift.code, **extra
+    )
 
 
 # ---------------------------------------------------------------------------------------------

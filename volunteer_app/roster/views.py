@@ -7,35 +7,36 @@ organization's ids get 404). Volunteer pages are /checkin/<code> (public) and /m
 
 from __future__ import annotations
 
-import time
-
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from volunteer_app.core import confirm, submissions
 from volunteer_app.core.auth import (
     admin_required,
+    can_manage_organization,
     coordinator_required,
     require_initiative,
     require_shift,
 )
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError, NotFound
-from volunteer_app.core.time import local
-from volunteer_app.extensions import db
+from volunteer_app.core.time import format_local, local
+from volunteer_app.extensions import db, limiter
 from volunteer_app.hours import services as hours
 from volunteer_app.impact.services import void_outcome
 from volunteer_app.reference.settings import get_setting, set_setting
@@ -149,11 +150,14 @@ def walk_in_existing(shift_id: int):
             _("Nobody has that email or phone. Add them as a new volunteer below.")
         )
         return _render_roster(shift, now=now, find_form=form)
+    if (repeat := submissions.claim(form, now=now)) is not None:
+        return repeat
     try:
         result = services.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
     except DomainError as refusal:
         _refused(refusal)
         return _to_roster(shift.id, "walk-in")
+    submissions.saved(form, url_for(".roster", shift_id=shift.id))
     db.session.commit()
     _walk_in_done(shift, result, person, created=False)
     return _to_roster(shift.id)
@@ -167,6 +171,8 @@ def walk_in_new(shift_id: int):
     form = forms.NewWalkInForm(prefix="new")
     if not form.validate_on_submit():
         return _render_roster(shift, now=now, new_form=form)
+    if (repeat := submissions.claim(form, now=now)) is not None:
+        return repeat
     try:
         result, person, created = services.add_new_walk_in(
             form.name.data,
@@ -179,6 +185,7 @@ def walk_in_new(shift_id: int):
     except DomainError as refusal:
         _refused(refusal)
         return _to_roster(shift.id, "walk-in")
+    submissions.saved(form, url_for(".roster", shift_id=shift.id))
     db.session.commit()
     _walk_in_done(shift, result, person, created)
     return _to_roster(shift.id)
@@ -208,11 +215,29 @@ def confirm_signup(shift_id: int, signup_id: int):
     return _to_roster(shift.id, "waitlist")
 
 
-@bp.route("/coordinate/shifts/<int:shift_id>/roster/<int:signup_id>/waitlist", methods=["POST"])
+@bp.route(
+    "/coordinate/shifts/<int:shift_id>/roster/<int:signup_id>/waitlist", methods=["GET", "POST"]
+)
 @coordinator_required
 def waitlist_signup(shift_id: int, signup_id: int):
     shift = require_shift(shift_id)
     signup = _roster_signup_or_404(shift, signup_id)
+    if not confirm.confirmed():
+        name = signup.user.display_name
+        return confirm.ask_first(
+            title=_("Move %(name)s to the waitlist?", name=name),
+            consequences=[
+                _(
+                    "%(name)s loses their spot and goes to the end of the waitlist, behind "
+                    "everyone waiting now.",
+                    name=name,
+                ),
+                _("The freed spot stays open until you confirm someone. Nobody is texted."),
+            ],
+            confirm_label=_("Yes, move them to the waitlist"),
+            back_url=url_for(".roster", shift_id=shift.id),
+            back_label=_("No, keep their spot"),
+        )
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -243,11 +268,14 @@ def shift_outcomes(shift_id: int):
     form = forms.shift_outcomes_form(services.shift_metrics(shift), prefix="outcome")
     if not form.validate_on_submit():
         return _render_roster(shift, now=now, outcomes_form=form)
+    if (repeat := submissions.claim(form, now=now)) is not None:
+        return repeat
     try:
         recorded = services.record_shift_outcomes(shift, form.values(), by=_me(), now=now)
     except DomainError as refusal:
         _refused(refusal)
         return _to_roster(shift.id, "outcomes")
+    submissions.saved(form, url_for(".roster", shift_id=shift.id, _anchor="outcomes"))
     db.session.commit()
     if recorded:
         flash(ngettext("%(num)d value recorded.", "%(num)d values recorded.", recorded), "success")
@@ -261,7 +289,7 @@ def shift_outcomes(shift_id: int):
 def sign_in_sheet(shift_id: int):
     shift = require_shift(shift_id)
     roster = services.load_roster(shift, attendance_only=True)
-    url = services.check_in_url(shift)
+    url = services.check_in_url(shift, with_sheet_code=True)
     return render_template(
         "roster/sign_in_sheet.html",
         shift=shift,
@@ -269,13 +297,14 @@ def sign_in_sheet(shift_id: int):
         tz=shift.initiative.timezone,
         roster=roster,
         blank_rows=max(5, shift.capacity - len(roster.confirmed) + 3),
-        check_in_url=url,
+        check_in_url=services.check_in_url(shift),
+        sheet_code=services.display_sheet_code(shift),
         qr=services.qr_svg_inline(url),
     )
 
 
-def _svg_response(shift: Shift) -> Response:
-    url = services.check_in_url(shift)
+def _svg_response(shift: Shift, *, with_sheet_code: bool) -> Response:
+    url = services.check_in_url(shift, with_sheet_code=with_sheet_code)
     body = services.qr_svg(url, title=_("Check in: shift %(code)s", code=shift.code))
     response = Response(body, content_type="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=3600"
@@ -285,7 +314,7 @@ def _svg_response(shift: Shift) -> Response:
 @bp.route("/coordinate/shifts/<int:shift_id>/qr.svg")
 @coordinator_required
 def shift_qr(shift_id: int):
-    return _svg_response(require_shift(shift_id))
+    return _svg_response(require_shift(shift_id), with_sheet_code=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,19 +362,6 @@ def attendance(shift_id: int):
 # ---------------------------------------------------------------------------------------------
 # Self check-in (public)
 
-CHECK_IN_MISSES_ALLOWED = 5
-CHECK_IN_MISS_WINDOW_SECONDS = 10 * 60
-
-
-def _recent_misses() -> list[float]:
-    cutoff = time.time() - CHECK_IN_MISS_WINDOW_SECONDS
-    misses = session.get("checkin_misses", [])
-    return [t for t in misses if isinstance(t, int | float) and t > cutoff]
-
-
-def _count_miss() -> None:
-    session["checkin_misses"] = [*_recent_misses(), time.time()]
-
 
 def _public_shift_or_404(code: str) -> Shift:
     try:
@@ -354,48 +370,81 @@ def _public_shift_or_404(code: str) -> Shift:
         abort(404)
 
 
+def _checkin_shift() -> Shift:
+    """The shift of this check-in request, looked up once (the brake asks for it too)."""
+    if "checkin_shift" not in g:
+        g.checkin_shift = _public_shift_or_404(request.view_args["code"])
+    return g.checkin_shift
+
+
+def _on_coordinators_device() -> bool:
+    """A coordinator of the shift is logged in: the device at the sign-in table (a kiosk), where
+    the phone number alone checks people in and typos are not guesses."""
+    return current_user.is_authenticated and can_manage_organization(
+        current_user, _checkin_shift().initiative.organization_id
+    )
+
+
+def _brake_misses():
+    """Wrong sheet codes and phone numbers, counted per shift and client address in the limiter's
+    store (shared by every web process), so a fresh cookie does not start the count again."""
+    return limiter.limit(
+        lambda: current_app.config["CHECK_IN_MISSES_PER_ADDRESS"],
+        methods=["POST"],
+        key_func=lambda: f"checkin:{request.view_args['code']}:{get_remote_address()}",
+        exempt_when=_on_coordinators_device,
+        deduct_when=lambda response: g.get("checkin_missed", False),
+        error_message=lambda: _("Too many tries. Please ask the coordinator to check you in."),
+    )
+
+
 def _check_in_or_out(form, me, shift: Shift, *, now, leaving: bool):
-    """A logged-in volunteer who typed no number acts as themselves; anyone else by phone."""
+    """A logged-in volunteer who typed no number acts as themselves (their login is the proof,
+    as their phone is when they text IN). Anyone else types a phone number, and off the
+    coordinator's device also the sign-in sheet's code."""
     phone = (form.phone.data or "").strip()
     if me is not None and not phone:
         if leaving:
             return services.check_out_self(me, shift, now=now)
         return services.check_in_self(me, shift, now=now)
-    # A light brake on guessing numbers: each browser gets a few misses at a time.
-    if len(_recent_misses()) >= CHECK_IN_MISSES_ALLOWED:
-        raise services.CheckInRefused(
-            _("Too many tries. Please ask the coordinator to check you in.")
-        )
     if not phone:
         raise services.CheckInRefused(_("Please enter your phone number."))
+    if not _on_coordinators_device():
+        services.check_sheet_code(shift, form.sheet.data)
     if leaving:
         return services.check_out_by_phone(shift, phone, now=now)
     return services.check_in_by_phone(shift, phone, now=now)
 
 
 @bp.route("/checkin/<code>", methods=["GET", "POST"])
+@_brake_misses()
 def checkin(code: str):
-    shift = _public_shift_or_404(code)
+    shift = _checkin_shift()
     now = utcnow()
     form = forms.CheckInForm()
+    if request.method == "GET" and request.args.get("sheet"):
+        form.sheet.data = request.args["sheet"][:20]  # from the sheet's QR code
     me = _me() if current_user.is_authenticated else None
     if form.validate_on_submit():
         leaving = bool(form.check_out.data)
+        back = url_for(".checkin", code=shift.code, sheet=form.sheet.data or None)
         try:
             entry = _check_in_or_out(form, me, shift, now=now, leaving=leaving)
         except DomainError as refusal:
             db.session.rollback()
-            if isinstance(refusal, services.WrongNumber):
-                _count_miss()
+            # A wrong code or number is what a guesser sends: it counts towards the brake.
+            g.checkin_missed = isinstance(refusal, services.WrongNumber) or (
+                isinstance(refusal, services.WrongSheetCode) and bool(form.sheet.data)
+            )
             flash(refusal.message, "error")
-            return redirect(url_for(".checkin", code=shift.code), 303)
+            return redirect(back, 303)
         db.session.commit()
         if leaving:
             hours_text = format_decimal(entry.minutes / 60, "#,##0.##")
             flash(_("Thank you! %(hours)s hours are credited to you.", hours=hours_text), "success")
         else:
             flash(_("You're checked in. Thank you for coming!"), "success")
-        return redirect(url_for(".checkin", code=shift.code), 303)
+        return redirect(back, 303)
     if form.errors:
         flash(_("Please check the form."), "error")
     my_signup = None
@@ -411,12 +460,14 @@ def checkin(code: str):
         form=form,
         state=services.check_in_page_state(shift, now=now),
         my_signup=my_signup,
+        kiosk=_on_coordinators_device(),
     )
 
 
 @bp.route("/checkin/<code>/qr.svg")
 def checkin_qr(code: str):
-    return _svg_response(_public_shift_or_404(code))
+    # Anyone may fetch this one, so it must not carry the sheet's code.
+    return _svg_response(_public_shift_or_404(code), with_sheet_code=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,6 +504,8 @@ def report_hours():
     by_id = {i.id: i for i in served + others}
     if form.validate_on_submit():
         initiative = by_id[form.initiative_id.data]
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             hours.report_hours(
                 me,
@@ -466,6 +519,7 @@ def report_hours():
             db.session.rollback()
             form.served_on.errors.append(refusal.message)
         else:
+            submissions.saved(form, url_for(".my_hours"))
             db.session.commit()
             flash(_("Thank you! Your hours are waiting for a coordinator's approval."), "success")
             return redirect(url_for(".my_hours"), 303)
@@ -549,6 +603,8 @@ def initiative_outcomes(initiative_id: int):
     form = forms.PartnerReportForm()
     form.metric_id.choices = [SelectChoice(m.id, f"{m.name} ({m.unit})") for m in metrics]
     if metrics and form.validate_on_submit():
+        if (repeat := submissions.claim(form, now=utcnow())) is not None:
+            return repeat
         try:
             services.record_partner_report(
                 initiative,
@@ -564,6 +620,7 @@ def initiative_outcomes(initiative_id: int):
             db.session.rollback()
             form.period_end_on.errors.append(refusal.message)
         else:
+            submissions.saved(form, url_for(".initiative_outcomes", initiative_id=initiative.id))
             db.session.commit()
             flash(_("Report recorded."), "success")
             return redirect(url_for(".initiative_outcomes", initiative_id=initiative.id), 303)
@@ -578,7 +635,7 @@ def initiative_outcomes(initiative_id: int):
     ), (400 if form.errors else 200)
 
 
-@bp.route("/coordinate/outcomes/<int:record_id>/void", methods=["POST"])
+@bp.route("/coordinate/outcomes/<int:record_id>/void", methods=["GET", "POST"])
 @coordinator_required
 def void_outcome_record(record_id: int):
     try:
@@ -587,6 +644,26 @@ def void_outcome_record(record_id: int):
         abort(404)
     back = url_for(".initiative_outcomes", initiative_id=record.metric.initiative_id)
     form = forms.VoidOutcomeForm()
+    if record.voided_at is None and not confirm.confirmed():
+        metric = record.metric
+        return confirm.ask_first(
+            title=_("Withdraw this value?"),
+            consequences=[
+                _(
+                    "%(value)s %(unit)s of %(measure)s, recorded %(when)s, stops counting "
+                    "towards the goal and the public totals.",
+                    value=format_decimal(record.value),
+                    unit=metric.unit,
+                    measure=metric.name,
+                    when=format_local(record.recorded_at, metric.initiative.timezone, "short"),
+                ),
+                _("It stays in the list, struck through, with your reason. Nobody is told."),
+            ],
+            confirm_label=_("Yes, withdraw it"),
+            back_url=back,
+            back_label=_("No, keep it"),
+            fields=[form.reason],
+        )
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back, 303)
