@@ -78,7 +78,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    # Before any route is added: every `<int:...>` is an id that fits the database.
+    # Before any route is added: every `<int:...>` is an id that fits an id column.
     app.url_map.converters["int"] = bounds.IdConverter
     from volunteer_app.accounts.views import bp as accounts_bp
     from volunteer_app.api.views import bp as api_bp

@@ -1,8 +1,8 @@
 """The bounds every input stays within, whatever a browser, a script or a fuzzer sends.
 
-- Ids: a number in a URL or a form names a row only if it fits the database's 64-bit
-  integer; a larger one is "no such thing" (404 in a URL, a field error in a form), never an
-  overflow in the driver.
+- Ids: a number in a URL or a form names a row only if it fits the id columns, INTEGER:
+  32 bits on PostgreSQL (64 on SQLite). A larger one is "no such thing" (404 in a URL, a
+  field error in a form), never an overflow in the driver or the database.
 - Dates: forms, query-string filters and the API take dates in one window, from 1 January
   1900 (the oldest birth date a person could give) to 31 December ten years after this one
   (further than any shift, goal or report plans). Outside it a date is a typing slip, and
@@ -23,7 +23,7 @@ from werkzeug.routing import IntegerConverter
 
 from volunteer_app.core.db import utcnow
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1
 EARLIEST_DAY = dt.date(1900, 1, 1)
 YEARS_AHEAD = 10
 
@@ -33,7 +33,7 @@ _CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: an unsigned id that fits a 64-bit column."""
+    """`<int:...>` in every route: an unsigned id that fits an id column."""
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int = MAX_ID):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)
