@@ -108,7 +108,9 @@ def test_ids_too_large_in_forms_are_refused_not_500(app, world, number):
     assert response.status_code < 500
 
 
-@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1899-12-31", f"{NEXT_YEAR + 10}-01-01"])
+@pytest.mark.parametrize(
+    "day", ["9999-12-31", "0001-01-01", "1899-12-31", f"{NEXT_YEAR + 10}-01-01"]
+)
 def test_a_date_outside_the_window_is_a_clear_form_error_and_stores_nothing(app, db, world, day):
     coordinator = logged_in(app, world["coordinator"])
     initiative_id, shift_id = world["initiative"].id, world["shift"].id

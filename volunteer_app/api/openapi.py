@@ -62,7 +62,7 @@ def _date_param(name: str, description: str) -> dict:
 
 
 def _text_param(name: str, where: str = "query") -> dict:
-    return {"name": name, "in": where, "schema": TEXT, **({"required": True} if where == "path" else {})}
+    return {"name": name, "in": where, "required": where == "path", "schema": TEXT}
 
 
 def _ok(schema: str, description: str) -> dict:

@@ -67,7 +67,11 @@ def in_date_window(form, field) -> None:
     earliest, latest = date_window(utcnow().date())
     if not earliest <= day <= latest:
         raise wtforms.ValidationError(
-            _("Please give a date from %(first)d to %(last)d.", first=earliest.year, last=latest.year)
+            _(
+                "Please give a date from %(first)d to %(last)d.",
+                first=earliest.year,
+                last=latest.year,
+            )
         )
 
 

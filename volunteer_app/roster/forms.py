@@ -111,9 +111,7 @@ class ActionForm(FlaskForm):
 class FindWalkInForm(FlaskForm):
     """A walk-in who already has an account, found by email or phone."""
 
-    lookup = StringField(
-        _l("Email or phone number"), validators=[InputRequired(), Length(max=254)]
-    )
+    lookup = StringField(_l("Email or phone number"), validators=[InputRequired(), Length(max=254)])
     when_full = _when_full_field()
     submit = SubmitField(_l("Add to the roster"))
 
@@ -122,9 +120,7 @@ class NewWalkInForm(FlaskForm):
     """A walk-in new to the program: a name and a phone are enough."""
 
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
-    phone = TelField(
-        _l("Phone number"), validators=[InputRequired(), Length(max=40), _valid_phone]
-    )
+    phone = TelField(_l("Phone number"), validators=[InputRequired(), Length(max=40), _valid_phone])
     agreed_to_texts = BooleanField(_l("The volunteer agreed to texts in person"))
     when_full = _when_full_field()
     submit = SubmitField(_l("Add new volunteer"))
@@ -266,7 +262,7 @@ def shift_outcomes_form(metrics, current: dict[int, str] | None = None, **kwargs
             f"metric_{metric.id}",
             StringField(
                 f"{metric.name} ({metric.unit})",
-                        validators=[Length(max=30), _outcome_value],
+                validators=[Length(max=30), _outcome_value],
                 default=current.get(metric.id, ""),
                 render_kw={"inputmode": "decimal", "autocomplete": "off"},
             ),
