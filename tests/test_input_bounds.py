@@ -187,6 +187,13 @@ def test_a_control_character_in_an_address_is_a_clear_400(client, db, url):
     assert "control characters" in response.get_data(as_text=True)
 
 
+def test_a_method_an_address_does_not_take_is_a_405_that_names_those_it_does(client, db):
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "OPTIONS, POST"
+    assert client.open("/initiatives", method="TRACE").headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
 def test_a_control_character_in_a_form_is_a_400_and_stores_nothing(app, db, world):
     coordinator = logged_in(app, world["coordinator"])
     initiative_id = world["initiative"].id
