@@ -176,8 +176,8 @@ def register_error_handlers(app: Flask) -> None:
         response = make_response(
             render_error(405, _("Not allowed"), _("That action is not available here."))
         )
-        # RFC 9110: a 405 names the methods the address does take.
-        response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
+        if error.valid_methods:  # RFC 9110: a 405 names the methods the address does take
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
         return response
 
     @app.errorhandler(413)

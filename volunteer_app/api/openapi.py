@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from volunteer_app.core.bounds import EARLIEST_DAY, YEARS_AHEAD
+
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_NUMBER = {"type": ["number", "null"]}
 MAX_PAGE = 1_000_000
@@ -54,9 +56,8 @@ def _date_param(name: str, description: str) -> dict:
     return {
         "name": name,
         "in": "query",
-        "description": description
-        + " Nothing is recorded before 1900 or more than ten years ahead, so an earlier or"
-        " later date reads as that edge.",
+        "description": f"{description} Nothing is recorded before {EARLIEST_DAY.year} or more"
+        f" than {YEARS_AHEAD} years ahead, so an earlier or later date reads as that edge.",
         "schema": {"type": "string", "format": "date"},
     }
 

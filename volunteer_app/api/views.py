@@ -28,7 +28,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 MAX_AGE = 300
-MAX_PAGE = openapi.MAX_PAGE
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -95,7 +94,7 @@ def _int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
 
 
 def _paging() -> tuple[int, int]:
-    page = _int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
+    page = _int_arg("page", 1, minimum=1, maximum=openapi.MAX_PAGE)
     per_page = _int_arg(
         "per_page", services.DEFAULT_PER_PAGE, minimum=1, maximum=services.MAX_PER_PAGE
     )

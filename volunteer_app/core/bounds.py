@@ -60,7 +60,8 @@ def clamp_to_window(day: dt.date, today: dt.date) -> dt.date:
 
 
 def in_date_window(form, field) -> None:
-    """WTForms validator: the field's date (or datetime's date) lies in the window."""
+    """The check of the fields below: the field's date (or datetime's date) is in the window.
+    It runs before the field's own validators, so Optional() cannot skip it."""
     if field.data is None:
         return
     day = field.data.date() if isinstance(field.data, dt.datetime) else field.data
@@ -76,7 +77,8 @@ def in_date_window(form, field) -> None:
 
 
 class DateField(wtforms.DateField):
-    """A date in the window. Every form's dates are one of these (tests/test_bounds.py)."""
+    """A date in the window. Every form's dates are one of these (tests/test_input_bounds.py
+    fails on a form that uses wtforms' own)."""
 
     def pre_validate(self, form):
         in_date_window(form, self)
