@@ -759,6 +759,50 @@ def url_for_id(app, endpoint: str, args: dict, name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Query strings
+
+# Every parameter a page or the API reads from its query string.
+QUERY_NAMES = (
+    "page", "per_page", "from", "to", "date_from", "date_to", "q", "cause", "neighborhood",
+    "initiative", "organization", "region", "kind", "status", "direction", "phone", "when",
+    "language", "open", "sort", "lang", "next", "blueprint", "message",
+)  # fmt: skip
+
+
+QUERY_SWEEP = ("9999-12-31", "0001-01-01", "2026-02-30", "9" * 30, "9" * 5000, "-1", "²", "a\x00b")
+
+
+def test_every_page_survives_bad_query_strings(app, db, world):
+    """Filters, pages and redirects read from the query string, on every GET page, as an
+    admin (who can open them all): bad values are ignored or refused, never a 500. First a
+    sweep (each value in every parameter of every page), then random mixes."""
+    pages = _display_pages(app, world, markup_only=False)
+    admin = Poster(app, world, ADMIN)
+    for page in pages:
+        for value in QUERY_SWEEP:
+            response = admin.client.get(page, query_string={name: value for name in QUERY_NAMES})
+            assert response.status_code < 500, (page, value[:40])
+
+    @settings(
+        max_examples=ID_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        st.sampled_from(pages),
+        st.lists(st.tuples(st.sampled_from(QUERY_NAMES), BAD_VALUES), min_size=1, max_size=4),
+    )
+    def visit(page, query):
+        response = admin.client.get(page, query_string=MultiDict(query))
+        assert response.status_code < 500, (page, query)
+
+    visit()
+    CASES["query strings"] = [ID_EXAMPLES + len(pages) * len(QUERY_SWEEP), len(pages)]
+
+
+# ---------------------------------------------------------------------------------------------
 # Markup people typed
 
 
@@ -766,13 +810,14 @@ MARKUP_TYPES = ("text/html", "image/svg+xml")
 MARKUP_KINDS = ("text", "textarea", "search")
 
 
-def _display_pages(app, world: World) -> list[str]:
-    """Every GET page that may hold markup (not the API's JSON, CSV or calendars)."""
+def _display_pages(app, world: World, *, markup_only: bool = True) -> list[str]:
+    """Every GET page (with `markup_only`, not the API's JSON, CSV files or calendars)."""
     pages = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint == "static":
+        if "GET" not in rule.methods or rule.endpoint in ("static", "api.unknown"):
             continue
-        if rule.rule.startswith("/api/") or rule.rule.endswith((".csv", ".ics")):
+        other = rule.rule.startswith("/api/") or rule.rule.endswith((".csv", ".ics"))
+        if markup_only and other:
             continue
         with app.test_request_context():
             pages.append(url_for(rule.endpoint, **world.url_args(app, rule.endpoint)))
