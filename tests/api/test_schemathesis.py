@@ -16,7 +16,7 @@ from schemathesis.engine import Status, events, from_schema
 from tests.api.test_api import world  # noqa: F401 - the same open data, published and not
 from volunteer_app.api import openapi
 
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = 30
 
 
 def _run(app) -> tuple[dict[str, int], list[str]]:
