@@ -23,6 +23,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     web.register_cli(app)
     web.register_template_helpers(app)
     web.register_error_handlers(app)
+    web.register_input_checks(app)
     web.register_security_headers(app)
     web.trust_reverse_proxies(app)
     return app

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from volunteer_app.core import bounds
 from volunteer_app.core import time as timefmt
 from volunteer_app.core.errors import DomainError
 from volunteer_app.core.phone import display as display_phone
@@ -72,6 +73,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Before any route is added: every `<int:...>` is an id that fits an id column.
+    app.url_map.converters["int"] = bounds.IdConverter
     from volunteer_app.accounts.views import bp as accounts_bp
     from volunteer_app.api.views import bp as api_bp
     from volunteer_app.coordinators.views import bp as coordinators_bp
@@ -118,6 +121,18 @@ def register_template_helpers(app: Flask) -> None:
         }
 
 
+def register_input_checks(app: Flask) -> None:
+    @app.before_request
+    def no_control_characters():
+        """One check for every address, query string and form, so no view or form can forget
+        it. The request is refused whole: nobody types a NUL, so it comes from a script or a
+        broken client, and a page saying so is clearer than a field error on a field that
+        looks right. Form text may hold tabs and line breaks (addresses, stories)."""
+        view = app.view_functions.get(request.endpoint)
+        if not getattr(view, "reads_raw_text", False) and bounds.control_characters_in(request):
+            raise bounds.ControlCharacters()
+
+
 def register_error_handlers(app: Flask) -> None:
     def render_error(code: int, title: str, text: str):
         return render_template("errors/error.html", code=code, title=title, text=text), code
@@ -125,6 +140,17 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(400)
     def bad_request(error):
         return render_error(400, _("Bad request"), _("Something in that request was not right."))
+
+    @app.errorhandler(bounds.ControlCharacters)
+    def control_characters(error):
+        return render_error(
+            400,
+            _("Unreadable characters"),
+            _(
+                "The address or the form held invisible control characters (such as a NUL "
+                "byte), which we cannot store. Please go back, retype the text and try again."
+            ),
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -142,7 +168,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(405)
     def not_allowed(error):
-        return render_error(405, _("Not allowed"), _("That action is not available here."))
+        response = make_response(
+            render_error(405, _("Not allowed"), _("That action is not available here."))
+        )
+        if error.valid_methods:  # RFC 9110: a 405 names the methods the address does take
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response
 
     @app.errorhandler(413)
     def too_large(error):

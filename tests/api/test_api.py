@@ -205,9 +205,17 @@ def test_pagination_with_links(world, client, db):
         "/api/v1/initiatives?per_page=0",
         "/api/v1/shifts?from=2026-13-01",
         "/api/v1/shifts?to=tomorrow",
-        "/api/v1/shifts?from=2026-05-02&to=2026-05-01",
+        "/api/v1/shifts?to=",
+        "/api/v1/shifts?from=2026-W01-1",
+        "/api/v1/initiatives?page=",
+        "/api/v1/initiatives?page=1000001",
+        "/api/v1/initiatives?page=%C2%B2",
+        "/api/v1/initiatives?page=" + "9" * 5000,
         "/api/v1/impact/neighborhoods?from=99999-01-01",
-        "/api/v1/impact/neighborhoods?from=1066-10-14",
+        "/api/v1/initiatives?cause=x%00y",
+        "/api/v1/initiatives?neighborhood=x%00y",
+        "/api/v1/shifts?initiative=x%00y",
+        "/api/v1/initiatives/x%00y",
     ],
 )
 def test_bad_parameters_are_json_400s(world, client, url):
@@ -216,11 +224,26 @@ def test_bad_parameters_are_json_400s(world, client, url):
     assert body["error"]["message"]
 
 
+def test_any_calendar_date_is_read_within_the_date_window(world, client):
+    """The document promises `format: date`: the API takes any, and nothing is recorded
+    outside the window, so a date beyond it reads as its edge."""
+    body = get_json(client, "/api/v1/impact/neighborhoods?from=1066-10-14&to=9999-12-31")
+    last_year = utcnow().year + 10
+    assert (body["meta"]["from"], body["meta"]["to"]) == ("1900-01-01", f"{last_year}-12-31")
+    assert get_json(client, "/api/v1/shifts?from=0001-01-01&to=9999-12-31")["meta"]["total"] == 2
+    # To before from is a range with no days, not a mistake.
+    empty = get_json(client, "/api/v1/shifts?from=2026-05-02&to=2026-05-01")
+    assert (empty["data"], empty["meta"]["total"]) == ([], 0)
+
+
 def test_unknown_addresses_and_methods_answer_json(world, client):
     assert get_json(client, "/api/v1/nothing/here", status=404)["error"]["code"] == "not_found"
-    response = client.post("/api/v1/initiatives")
-    assert response.status_code == 405
-    assert response.get_json()["error"]["code"] == "method_not_allowed"
+    for method in ("POST", "DELETE", "TRACE"):
+        response = client.open("/api/v1/initiatives", method=method)
+        assert response.status_code == 405
+        assert response.get_json()["error"]["code"] == "method_not_allowed"
+        assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert client.options("/api/v1/shifts").headers["Allow"] == "GET, HEAD, OPTIONS"
 
 
 def test_etag_and_cache_control(world, client, db):

@@ -418,6 +418,10 @@ def future_saturday() -> dt.date:
     return day + dt.timedelta(days=(5 - day.weekday()) % 7)
 
 
+# Further than 200 weekly shifts, nearer than the end of the date window.
+IN_FOUR_YEARS = (future_saturday() + dt.timedelta(weeks=4 * 52)).isoformat()
+
+
 def test_scheduling_a_weekly_series_through_the_form(
     client, auth, login, db, coordinator, initiative
 ):
@@ -455,9 +459,12 @@ def test_scheduling_a_weekly_series_through_the_form(
         ({"team_lead": "999999"}, "Not a valid choice"),
         ({"effort": "extreme"}, "Not a valid choice"),
         ({"repeat_weekdays": "5"}, "Give the last date of the series"),
-        ({"repeat_weekdays": "9", "repeat_until": "2099-01-01"}, "not a valid choice"),
-        ({"repeat_weekdays": "5", "repeat_until": "2099-01-01"}, "at most 200 shifts"),
+        ({"repeat_weekdays": "9", "repeat_until": IN_FOUR_YEARS}, "not a valid choice"),
+        ({"repeat_weekdays": "5", "repeat_until": IN_FOUR_YEARS}, "at most 200 shifts"),
         ({"starts_on": "2020-01-04"}, "already passed"),
+        ({"starts_on": "9999-12-31", "start_time": "23:30", "end_time": "23:59"}, "from 1900"),
+        ({"starts_on": "0001-01-01"}, "from 1900"),
+        ({"repeat_weekdays": "5", "repeat_until": "9999-12-31"}, "from 1900"),
     ],
 )
 def test_bad_shift_input_is_a_form_error_and_writes_nothing(

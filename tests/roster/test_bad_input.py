@@ -74,7 +74,7 @@ def test_garbage_never_500s(db, app, client, auth, login, org, things, payload):
     )
 
 
-def test_nul_characters_are_dropped_not_stored(
+def test_nul_characters_are_refused_and_nothing_is_stored(
     db, client, auth, login, coordinator, initiative, clock
 ):
     from volunteer_app.accounts.models import User
@@ -86,7 +86,6 @@ def test_nul_characters_are_dropped_not_stored(
         {"new-name": "Nul\x00Person", "new-phone": "2025550161"},
         page=f"/coordinate/shifts/{shift.id}/roster",
     )
-    assert response.status_code == 303
-    assert db.session.scalar(sa.select(User.name).where(User.phone == "+12025550161")) == (
-        "NulPerson"
-    )
+    assert response.status_code == 400
+    assert "control characters" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(User.id).where(User.phone == "+12025550161")) is None

@@ -16,7 +16,10 @@ from tests.factories import (
     make_outcome_record,
     make_shift,
 )
+from volunteer_app.core.db import utcnow
 from volunteer_app.impact.models import OutcomeRecord, OutcomeSource
+
+NEXT_YEAR = f"{utcnow().year + 1}-06-01"
 
 
 @pytest.fixture
@@ -162,7 +165,9 @@ def test_partner_report_for_a_date_range(
     ("start", "end", "value", "message"),
     [
         ("2026-02-01", "2026-01-01", "3", "end on or after its start"),
-        ("2026-01-01", "2999-01-01", "3", "cannot end in the future"),
+        ("2026-01-01", NEXT_YEAR, "3", "cannot end in the future"),
+        ("2026-01-01", "2999-01-01", "3", "Please give a date from 1900"),
+        ("0001-01-01", "2026-01-01", "3", "Please give a date from 1900"),
         ("2026-01-01", "not a date", "3", "Not a valid date"),
         ("2026-01-01", "2026-01-02", "-1", "cannot be negative"),
         ("2026-01-01", "2026-01-02", "", "This field is required"),

@@ -212,7 +212,9 @@ def test_rotate_without_csrf_changes_nothing(db, client, login):
 def test_unknown_feed_tokens_are_not_found(db, client, token):
     make_user(calendar_token="a-real-token")
     db.session.commit()
-    assert client.get(f"/calendar/{token}.ics").status_code == 404
+    # A NUL in an address is refused before any view (web.py), so it never reaches SQL.
+    expected = 400 if "%00" in token else 404
+    assert client.get(f"/calendar/{token}.ics").status_code == expected
 
 
 def test_deactivated_person_feed_is_not_found(db, client):

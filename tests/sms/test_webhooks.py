@@ -392,3 +392,18 @@ def test_a_busy_sqlite_database_is_a_lost_race_and_a_missing_table_is_not(tmp_pa
         engine.dispose()
     assert lost_race(busy.value)
     assert not lost_race(missing.value)
+
+
+def test_a_nul_in_a_text_is_dropped_and_the_text_still_acted_on(signed_app, client, db, shift):
+    """PostgreSQL refuses NUL in text: the webhook drops control characters (not tab or line
+    breaks) after checking the signature over what was sent, and reads the rest."""
+    phone = new_phone()
+    params = twilio_params(phone, f"JO\x00IN\x07 {shift.code}\n")
+    params["MessageSid"] += "\x00"
+    response = post_inbound(client, params)
+    assert response.status_code == 200
+    row = db.session.scalar(sa.select(Message).where(Message.direction == Direction.INBOUND))
+    assert row.body == f"JOIN {shift.code}\n" and row.kind == "in:join"
+    assert "\x00" not in row.twilio_sid
+    person = db.session.scalar(sa.select(User).where(User.phone == phone))
+    assert db.session.scalar(sa.select(Signup).where(Signup.user_id == person.id)) is not None

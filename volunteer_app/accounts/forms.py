@@ -23,7 +23,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.fields import DateField, EmailField, IntegerField, TelField
+from wtforms.fields import EmailField, IntegerField, TelField
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -37,6 +37,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from volunteer_app.accounts import services
 from volunteer_app.accounts.models import DAY_PARTS, Effort
+from volunteer_app.core.bounds import DateField
 from volunteer_app.core.submissions import OneSubmission
 
 

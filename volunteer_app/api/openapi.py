@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from volunteer_app.core.bounds import EARLIEST_DAY, YEARS_AHEAD
+
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_NUMBER = {"type": ["number", "null"]}
+MAX_PAGE = 1_000_000
+# What every text parameter may hold: anything but control characters (web.py refuses them
+# in every request).
+TEXT = {"type": "string", "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}
 
 
 def _ref(name: str) -> dict:
@@ -35,7 +41,7 @@ def _page_params() -> list[dict]:
             "name": "page",
             "in": "query",
             "description": "Page number, from 1.",
-            "schema": {"type": "integer", "minimum": 1, "default": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
         },
         {
             "name": "per_page",
@@ -50,9 +56,14 @@ def _date_param(name: str, description: str) -> dict:
     return {
         "name": name,
         "in": "query",
-        "description": description,
+        "description": f"{description} Nothing is recorded before {EARLIEST_DAY.year} or more"
+        f" than {YEARS_AHEAD} years ahead, so an earlier or later date reads as that edge.",
         "schema": {"type": "string", "format": "date"},
     }
+
+
+def _text_param(name: str, where: str = "query") -> dict:
+    return {"name": name, "in": where, "required": where == "path", "schema": TEXT}
 
 
 def _ok(schema: str, description: str) -> dict:
@@ -66,7 +77,7 @@ def _ok(schema: str, description: str) -> dict:
             "content": {"application/json": {"schema": _ref(schema)}},
         },
         "304": {"description": "Not modified (If-None-Match matched the ETag)."},
-        "400": _error("Bad parameter (page, per_page or date)."),
+        "400": _error("Bad parameter (page, per_page, a date or a control character)."),
         "404": _error("No such page or item."),
     }
 
@@ -332,8 +343,8 @@ def document(server_url: str) -> dict:
                     "summary": "Published initiatives",
                     "parameters": [
                         *_page_params(),
-                        {"name": "cause", "in": "query", "schema": {"type": "string"}},
-                        {"name": "neighborhood", "in": "query", "schema": {"type": "string"}},
+                        _text_param("cause"),
+                        _text_param("neighborhood"),
                     ],
                     "responses": _ok("InitiativePage", "A page of initiatives."),
                 }
@@ -342,14 +353,7 @@ def document(server_url: str) -> dict:
                 "get": {
                     "operationId": "getInitiative",
                     "summary": "One published or closed initiative with goals and totals",
-                    "parameters": [
-                        {
-                            "name": "slug",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
+                    "parameters": [_text_param("slug", "path")],
                     "responses": _ok("InitiativeDetail", "The initiative."),
                 }
             },
@@ -359,10 +363,10 @@ def document(server_url: str) -> dict:
                     "summary": "Upcoming shifts with spots left",
                     "parameters": [
                         *_page_params(),
-                        {"name": "initiative", "in": "query", "schema": {"type": "string"}},
-                        {"name": "neighborhood", "in": "query", "schema": {"type": "string"}},
+                        _text_param("initiative"),
+                        _text_param("neighborhood"),
                         _date_param("from", "First local date (included)."),
-                        _date_param("to", "Last local date (included)."),
+                        _date_param("to", "Last local date (included); before from, no days."),
                     ],
                     "responses": _ok("ShiftPage", "A page of shifts, soonest first."),
                 }

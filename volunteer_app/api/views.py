@@ -2,7 +2,8 @@
 
 Every answer is JSON: lists are paginated (page, per_page up to 100) with links, carry an
 ETag that is the hash of the body (If-None-Match gives 304) and may be cached publicly for
-five minutes. Bad parameters answer 400 and unknown things 404, as JSON, never a 500.
+five minutes. Bad parameters answer 400 and unknown things 404, as JSON, never a 500; what
+the document allows, the API accepts (tests/api/test_schemathesis.py holds it to that).
 Only GET exists, so CSRF does not apply.
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 
 from flask import Blueprint, Response, current_app, request, url_for
 from flask_babel import gettext as _
 
 from volunteer_app.api import openapi, services
+from volunteer_app.core.bounds import ControlCharacters, clamp_to_window
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.time import local
 from volunteer_app.extensions import csrf
@@ -25,6 +28,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 MAX_AGE = 300
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class ApiError(Exception):
@@ -38,6 +43,13 @@ def _api_error(error: ApiError):
     return _json(
         {"error": {"status": error.status, "code": error.code, "message": error.message}},
         error.status,
+    )
+
+
+@bp.errorhandler(ControlCharacters)
+def _control_characters(error):
+    return _api_error(
+        ApiError(400, "bad_characters", _("Parameters must not hold control characters."))
     )
 
 
@@ -63,26 +75,26 @@ def _json(payload: dict, status: int = 200) -> Response:
 # Parameters
 
 
-def _int_arg(name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+def _int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
     raw = request.args.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return default
-    if not raw.isdigit():
+    # ASCII digits only: "²" is a digit to str.isdigit() but no number to int().
+    if not (raw.isascii() and raw.isdigit()):
         raise ApiError(400, f"bad_{name}", _("%(name)s must be a whole number.", name=name))
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        if maximum is None:
-            message = _("%(name)s must be at least %(min)d.", name=name, min=minimum)
-        else:
-            message = _(
-                "%(name)s must be between %(min)d and %(max)d.", name=name, min=minimum, max=maximum
-            )
-        raise ApiError(400, f"bad_{name}", message)
-    return value
+    # A number longer than the maximum is out of range without being read (int() refuses
+    # more than 4,300 digits).
+    if len(raw.lstrip("0")) > len(str(maximum)) or not minimum <= int(raw) <= maximum:
+        raise ApiError(
+            400,
+            f"bad_{name}",
+            _("%(name)s must be between %(min)d and %(max)d.", name=name, min=minimum, max=maximum),
+        )
+    return int(raw)
 
 
 def _paging() -> tuple[int, int]:
-    page = _int_arg("page", 1, minimum=1, maximum=1_000_000)
+    page = _int_arg("page", 1, minimum=1, maximum=openapi.MAX_PAGE)
     per_page = _int_arg(
         "per_page", services.DEFAULT_PER_PAGE, minimum=1, maximum=services.MAX_PER_PAGE
     )
@@ -90,25 +102,26 @@ def _paging() -> tuple[int, int]:
 
 
 def _date_arg(name: str) -> dt.date | None:
+    """Any calendar date, as the document's `format: date` promises, read within the date
+    window: nothing is stored outside it, so 0001-01-01 finds what 1900-01-01 does."""
     raw = request.args.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return None
     try:
-        day = dt.date.fromisoformat(raw)
+        # YYYY-MM-DD only: fromisoformat also reads week dates (2026-W01-1).
+        day = dt.date.fromisoformat(raw) if ISO_DATE.fullmatch(raw) else None
     except ValueError:
         day = None
-    if day is None or len(raw) != 10 or not dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31):
+    if day is None:
         raise ApiError(
             400, f"bad_{name}", _("%(name)s must be a date such as 2026-05-31.", name=name)
         )
-    return day
+    return clamp_to_window(day, _today())
 
 
 def _date_range() -> tuple[dt.date | None, dt.date | None]:
-    from_on, to_on = _date_arg("from"), _date_arg("to")
-    if from_on and to_on and to_on < from_on:
-        raise ApiError(400, "bad_range", _("to must not be before from."))
-    return from_on, to_on
+    """From and to, both included; to before from is a range with no days in it."""
+    return _date_arg("from"), _date_arg("to")
 
 
 def _envelope(page: services.Page, data: list, endpoint: str, **meta) -> dict:
@@ -331,10 +344,22 @@ def openapi_document():
     return _json(openapi.document(server))
 
 
-@bp.route("/", defaults={"path": ""}, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
-@bp.route("/<path:path>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+OTHER_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "TRACE"]
+
+
+@bp.route("/", defaults={"path": ""}, methods=OTHER_METHODS)
+@bp.route("/<path:path>", methods=OTHER_METHODS)
 def unknown(path: str):
     """Anything else under /api/v1 answers in JSON too."""
     if request.method not in ("GET", "HEAD"):
         raise ApiError(405, "method_not_allowed", _("This API is read-only: use GET."))
     raise ApiError(404, "not_found", _("There is nothing at this address."))
+
+
+@bp.after_request
+def _allow(response: Response) -> Response:
+    """Every address here takes GET alone (RFC 9110: a 405 and an OPTIONS answer say so),
+    whatever other methods the catch-all above takes in order to refuse them in JSON."""
+    if request.method == "OPTIONS" or response.status_code == 405:
+        response.headers["Allow"] = ALLOWED_METHODS
+    return response

@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     EmailField,
     FieldList,
@@ -42,6 +41,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from volunteer_app.coordinators.services import OrganizationDetails
+from volunteer_app.core.bounds import DateField
 from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.core.time import is_valid_timezone
 from volunteer_app.initiatives.manage import (

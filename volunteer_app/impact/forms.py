@@ -3,18 +3,14 @@ of a volunteer hour (admins)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from volunteer_app.core.bounds import DateField
 from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.impact.rates import REGIONS
-
-EARLIEST_DAY = dt.date(2000, 1, 1)
-LATEST_DAY = dt.date(2100, 12, 31)
 
 
 def _id_or_none(value):
@@ -60,15 +56,7 @@ class ReportFilterForm(FlaskForm):
             SelectChoice(r, _l("National (US)") if r == "US" else r) for r in regions
         ]
 
-    def _check_day(self, field):
-        if field.data and not EARLIEST_DAY <= field.data <= LATEST_DAY:
-            raise ValidationError(_l("Please choose a date between 2000 and 2100."))
-
-    def validate_from_on(self, field):
-        self._check_day(field)
-
     def validate_to_on(self, field):
-        self._check_day(field)
         if field.data and self.from_on.data and field.data < self.from_on.data:
             raise ValidationError(_l("The end date is before the start date."))
 

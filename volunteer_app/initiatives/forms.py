@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SearchField, SelectChoice, SelectField
+from wtforms import BooleanField, SearchField, SelectChoice, SelectField
 from wtforms.validators import Length, Optional, ValidationError
 
+from volunteer_app.core.bounds import DateField
 from volunteer_app.initiatives.services import (
     WEEKDAY,
     WEEKEND,

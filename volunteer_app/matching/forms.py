@@ -19,6 +19,7 @@ from volunteer_app.accounts.forms import (
     one_line,
     weekday_names,
 )
+from volunteer_app.core.bounds import id_value
 from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.matching.services import FitAnswers, FitChoices
 
@@ -106,15 +107,15 @@ class FitForm(FlaskForm):
 
 
 class _PeopleField(SelectMultipleField):
-    """User ids ticked on the candidates list. Any whole number is accepted here: the list
-    may have changed since the page was drawn, and the service decides who is invited."""
+    """User ids ticked on the candidates list. Any id is accepted here: the list may have
+    changed since the page was drawn, and the service decides who is invited."""
 
     def pre_validate(self, form):
         pass
 
     def process_formdata(self, valuelist):
         try:
-            self.data = [int(value) for value in valuelist]
+            self.data = [id_value(value) for value in valuelist]
         except ValueError:
             self.data = []
             raise ValueError(_("Choose people from the list.")) from None

@@ -15,7 +15,6 @@ from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -29,19 +28,12 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from volunteer_app.core.bounds import DateField, id_value
 from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.impact.services import MAX_VALUE
 
 ROUNDING_CHOICES = (1, 5, 6, 10, 15, 30, 60)
-
-
-def no_nul(value):
-    """Drop NUL characters: PostgreSQL refuses them in text, and no person types one."""
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-TEXT = {"filters": [no_nul]}
 
 
 def _when_full_field() -> RadioField:
@@ -120,9 +112,7 @@ class ActionForm(FlaskForm):
 class FindWalkInForm(OneSubmission, FlaskForm):
     """A walk-in who already has an account, found by email or phone."""
 
-    lookup = StringField(
-        _l("Email or phone number"), **TEXT, validators=[InputRequired(), Length(max=254)]
-    )
+    lookup = StringField(_l("Email or phone number"), validators=[InputRequired(), Length(max=254)])
     when_full = _when_full_field()
     submit = SubmitField(_l("Add to the roster"))
 
@@ -130,10 +120,8 @@ class FindWalkInForm(OneSubmission, FlaskForm):
 class NewWalkInForm(OneSubmission, FlaskForm):
     """A walk-in new to the program: a name and a phone are enough."""
 
-    name = StringField(_l("Name"), **TEXT, validators=[InputRequired(), Length(max=120)])
-    phone = TelField(
-        _l("Phone number"), **TEXT, validators=[InputRequired(), Length(max=40), _valid_phone]
-    )
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
+    phone = TelField(_l("Phone number"), validators=[InputRequired(), Length(max=40), _valid_phone])
     agreed_to_texts = BooleanField(_l("The volunteer agreed to texts in person"))
     when_full = _when_full_field()
     submit = SubmitField(_l("Add new volunteer"))
@@ -184,10 +172,8 @@ def attendance_form(rows, **kwargs) -> _AttendanceBase:
 
 
 class CheckInForm(FlaskForm):
-    phone = TelField(_l("Your phone number"), **TEXT, validators=[Optional(), Length(max=40)])
-    sheet = StringField(
-        _l("Code on the sign-in sheet"), **TEXT, validators=[Optional(), Length(max=20)]
-    )
+    phone = TelField(_l("Your phone number"), validators=[Optional(), Length(max=40)])
+    sheet = StringField(_l("Code on the sign-in sheet"), validators=[Optional(), Length(max=20)])
     check_in = SubmitField(_l("Check in"))
     check_out = SubmitField(_l("I'm leaving"))
 
@@ -197,11 +183,10 @@ class HoursReportForm(OneSubmission, FlaskForm):
     served_on = DateField(_l("Date served"), validators=[InputRequired()])
     hours = StringField(
         _l("Hours"),
-        **TEXT,
         validators=[InputRequired(), Length(max=10)],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
-    note = TextAreaField(_l("What did you do? (optional)"), **TEXT, validators=[Length(max=500)])
+    note = TextAreaField(_l("What did you do? (optional)"), validators=[Length(max=500)])
     submit = SubmitField(_l("Send for approval"))
 
     minutes: int = 0
@@ -215,12 +200,12 @@ class HoursReviewForm(FlaskForm):
 
     entry_ids = SelectMultipleField(
         _l("Entries"),
-        coerce=int,
+        coerce=id_value,
         validate_choice=False,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
-    reason = StringField(_l("Reason (required to reject)"), **TEXT, validators=[Length(max=500)])
+    reason = StringField(_l("Reason (required to reject)"), validators=[Length(max=500)])
     approve = SubmitField(_l("Approve selected"))
     reject = SubmitField(_l("Reject selected"))
 
@@ -236,11 +221,10 @@ class HoursReviewForm(FlaskForm):
 class HoursCorrectionForm(FlaskForm):
     hours = StringField(
         _l("Corrected hours"),
-        **TEXT,
         validators=[InputRequired(), Length(max=10)],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
-    reason = StringField(_l("Reason for the correction"), **TEXT, validators=[Length(max=500)])
+    reason = StringField(_l("Reason for the correction"), validators=[Length(max=500)])
     submit = SubmitField(_l("Save correction"))
 
     minutes: int = 0
@@ -280,7 +264,6 @@ def shift_outcomes_form(metrics, current: dict[int, str] | None = None, **kwargs
             f"metric_{metric.id}",
             StringField(
                 f"{metric.name} ({metric.unit})",
-                **TEXT,
                 validators=[Length(max=30), _outcome_value],
                 default=current.get(metric.id, ""),
                 render_kw={"inputmode": "decimal", "autocomplete": "off"},
@@ -293,13 +276,12 @@ class PartnerReportForm(OneSubmission, FlaskForm):
     metric_id = SelectField(_l("Measure"), coerce=int, validators=[InputRequired()])
     value = StringField(
         _l("Value"),
-        **TEXT,
         validators=[InputRequired(), Length(max=30), _outcome_value],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     period_start_on = DateField(_l("From"), validators=[InputRequired()])
     period_end_on = DateField(_l("To"), validators=[InputRequired()])
-    note = TextAreaField(_l("Note (source, method)"), **TEXT, validators=[Length(max=500)])
+    note = TextAreaField(_l("Note (source, method)"), validators=[Length(max=500)])
     submit = SubmitField(_l("Record the report"))
 
     def validate_period_end_on(self, field) -> None:
@@ -309,7 +291,7 @@ class PartnerReportForm(OneSubmission, FlaskForm):
 
 
 class VoidOutcomeForm(FlaskForm):
-    reason = StringField(_l("Reason"), **TEXT, validators=[Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
     submit = SubmitField(_l("Withdraw"))
 
     def validate_reason(self, field) -> None:

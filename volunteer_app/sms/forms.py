@@ -6,8 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -18,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from volunteer_app.core.bounds import DateField, DateTimeLocalField
 from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.sms.broadcast import MAX_LENGTH
 from volunteer_app.sms.models import Direction, MessageStatus

@@ -38,6 +38,7 @@ from volunteer_app.core.auth import (
     require_initiative,
     require_shift,
 )
+from volunteer_app.core.bounds import id_value, reads_raw_text, without_control_characters
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError
 from volunteer_app.core.phone import InvalidPhone, to_e164
@@ -66,29 +67,30 @@ def _twilio_signed() -> bool:
     return gateway.is_valid_signature(url, request.form, request.headers.get("X-Twilio-Signature"))
 
 
+def _field(name: str) -> str:
+    """A webhook field without control characters: a NUL in a text is dropped, not stored
+    (PostgreSQL refuses it), and the text is still read and answered."""
+    return without_control_characters(request.form.get(name) or "")
+
+
 def _twiml(text: str | None) -> Response:
     return Response(gateway.twiml_message(text), mimetype="text/xml")
 
 
 @bp.route("/inbound", methods=["POST"])
 @csrf.exempt
+@reads_raw_text
 def inbound():
     if not _twilio_signed():
         abort(403)
-    sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
-    sender = request.form.get("From") or ""
+    sid = _field("MessageSid") or _field("SmsSid")
+    sender = _field("From")
     if not sid or not sender:
         return _twiml(None), 400
     received_at = utcnow()
     try:
         reply = _committed(
-            lambda: handle_inbound(
-                sender,
-                request.form.get("Body", ""),
-                sid,
-                received_at,
-                to_phone=request.form.get("To", ""),
-            )
+            lambda: handle_inbound(sender, _field("Body"), sid, received_at, to_phone=_field("To"))
         )
     except Exception:
         # A duplicate that slipped past the insert guard, or the database failing: never a 500.
@@ -132,16 +134,17 @@ def _reply_after_failure(sid: str) -> str | None:
 
 @bp.route("/status", methods=["POST"])
 @csrf.exempt
+@reads_raw_text
 def status():
     if not _twilio_signed():
         abort(403)
     try:
         apply_status_callback(
-            request.form.get("MessageSid") or request.form.get("SmsSid") or "",
-            request.form.get("MessageStatus") or request.form.get("SmsStatus") or "",
-            request.form.get("ErrorCode"),
+            _field("MessageSid") or _field("SmsSid"),
+            _field("MessageStatus") or _field("SmsStatus"),
+            _field("ErrorCode"),
             now=utcnow(),
-            message_id=request.args.get("message", type=int),
+            message_id=request.args.get("message", type=id_value),
         )
         db.session.commit()
     except Exception:
