@@ -1,8 +1,8 @@
 """Signing up, the waitlist and cancelling: the rules that keep a shift's roster right.
 
 Capacity: every change to who holds a spot happens while this transaction holds the shift's
-row lock (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite every transaction begins IMMEDIATE,
-so writers are serialised), and `shifts.spots_taken` is backed by a CHECK constraint, so two
+row lock (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite every transaction that may write
+begins IMMEDIATE, so writers are serialised: see core/db.py), and `shifts.spots_taken` is backed by a CHECK constraint, so two
 people can never take the last spot. Services flush and never commit: the caller commits once.
 """
 
