@@ -2,8 +2,9 @@
 
 Capacity: every change to who holds a spot happens while this transaction holds the shift's
 row lock (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite every transaction that may write
-begins IMMEDIATE, so writers are serialised: see core/db.py), and `shifts.spots_taken` is backed by a CHECK constraint, so two
-people can never take the last spot. Services flush and never commit: the caller commits once.
+begins IMMEDIATE, so writers are serialised: see core/db.py), and `shifts.spots_taken` is
+backed by a CHECK constraint, so two people can never take the last spot. Services flush and
+never commit: the caller commits once.
 """
 
 from __future__ import annotations
