@@ -3,9 +3,10 @@ time-of-day bugs, so the suite is known to pass at any hour and not only at the 
 
 `python -m tests.clock [pytest args]` runs CLOCK_TESTS once per instant in INSTANTS, each in
 a fresh pytest whose wall clock starts at that instant and runs on (libfaketime's `faketime`,
-Debian package `faketime`). PostgreSQL's server clock is not faked: SQL `now()` used as a
-clock shows up there as a failure, as it should. tests/test_seed.py also seeds the demo city
-at every one of these instants (by passing `now=`, no faked clock needed).
+Debian package `faketime`); a run's output is shown when it fails. PostgreSQL's server clock
+is not faked: SQL `now()` used as a clock shows up there as a failure, as it should.
+tests/test_seed.py also seeds the demo city at every one of these instants (by passing `now=`,
+no faked clock needed).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,24 +83,41 @@ def faked(instant: dt.datetime, command: list[str]) -> list[str]:
     return ["faketime", "-m", "--exclude-monotonic", stamp, *command]
 
 
+def run_at(instant: dt.datetime, argv: list[str]) -> subprocess.CompletedProcess:
+    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CLOCK_TESTS, *argv]
+    path = os.pathsep.join(filter(None, [str(SLEEP_FIX), os.environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        faked(instant, pytest),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def main(argv: list[str]) -> int:
     if shutil.which("faketime") is None:
         print("faketime is not installed: apt-get install faketime (make test-clock does)")
         return 2
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(SLEEP_FIX), os.environ.get("PYTHONPATH")])),
-    }
     started = time.monotonic()
     failed = []
-    for about, instant in INSTANTS.items():
-        print(f"\n== {instant:%Y-%m-%d %H:%M} UTC: {about}", flush=True)
-        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CLOCK_TESTS]
-        result = subprocess.run(faked(instant, [*pytest, *argv]), cwd=ROOT, env=env)
-        if result.returncode != 0:
-            failed.append(f"{instant:%Y-%m-%d %H:%M} UTC ({about})")
+    # Each instant is a pytest of its own, with its own databases: a few run side by side.
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 4)) as pool:
+        runs = {
+            pool.submit(run_at, instant, argv): (about, instant)
+            for about, instant in INSTANTS.items()
+        }
+        for done in as_completed(runs):
+            about, instant = runs[done]
+            result = done.result()
+            summary = result.stdout.strip().splitlines()[-1:] or ["no output"]
+            print(f"{instant:%Y-%m-%d %H:%M} UTC, {about}: {summary[0]}", flush=True)
+            if result.returncode != 0:
+                print(result.stdout, flush=True)
+                failed.append(f"{instant:%Y-%m-%d %H:%M} UTC ({about})")
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
-    print(f"\nmake test-clock: {len(INSTANTS)} instants in {minutes} min {seconds} s")
+    print(f"make test-clock: {len(INSTANTS)} instants in {minutes} min {seconds} s")
     for line in failed:
         print(f"FAILED at {line}")
     return 1 if failed else 0
