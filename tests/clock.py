@@ -46,26 +46,54 @@ INSTANTS = {
     "00:30 on the first of the month in Los Angeles": _utc("2026-07-01 07:30"),
 }
 
-# Every test that reads the clock or decides by it: the seed, reminders and the outbox worker,
-# quiet hours, check-in windows and attendance, scheduling, calendars, the pages that read the
-# wall clock in their views (home, initiatives, shifts, coordinator and impact pages), the
-# SMS conversation and the JSON API.
+# The tests that read the wall clock or decide by it, chosen so the whole run stays within a
+# few minutes; `make test` runs all of them (and the rest) at whatever hour it is.
+_REMINDERS = "tests/sms/test_reminders.py::test_"
 CLOCK_TESTS = [
-    "tests/test_seed.py",
-    "tests/sms/test_reminders.py",
-    "tests/sms/test_outbox.py",
-    "tests/sms/test_worker.py",
-    "tests/sms/test_inbound.py",
-    "tests/sms/test_simulator.py",
-    "tests/roster/test_checkin.py",
-    "tests/roster/test_attendance.py",
-    "tests/shifts/test_scheduling.py",
-    "tests/shifts/test_calendar.py",
-    "tests/shifts/test_views.py",
-    "tests/initiatives/test_views.py",
-    "tests/coordinators/test_views.py",
-    "tests/impact/test_views.py",
-    "tests/api/test_api.py",
+    # The demo seed, run by its command at the faked hour: nothing written after its now.
+    "tests/test_seed.py::test_every_instant_is_aware_utc_and_nothing_happened_in_the_future",
+    # Reminders, quiet hours and the texts after a shift.
+    _REMINDERS + "day_reminders_keep_the_local_time_across_daylight_saving",
+    _REMINDERS + "a_daylight_saving_weekend_does_not_shift_the_reminder_by_an_hour",
+    _REMINDERS + "default_reminders_are_a_day_and_two_hours_before",
+    _REMINDERS + "no_reminder_once_the_shift_has_started",
+    _REMINDERS + "a_reminder_due_in_quiet_hours_goes_when_they_end",
+    _REMINDERS + "a_two_hour_reminder_for_an_early_shift_goes_at_eight",
+    _REMINDERS + "a_reminder_that_would_arrive_after_the_start_goes_the_evening_before",
+    _REMINDERS + "a_reminder_too_late_for_the_evening_before_is_dropped_with_the_reason",
+    _REMINDERS + "quiet_hours_rules",
+    _REMINDERS + "after_a_shift_attendees_get_thanks_with_their_hours",
+    _REMINDERS + "a_forgotten_check_out_is_closed_and_thanked_for_the_whole_shift",
+    "tests/sms/test_simulator.py::test_the_conversation_shows_queued_and_deferred_texts_with_their_status",
+    # Check-in and attendance windows, around the real now.
+    "tests/roster/test_checkin.py::test_check_in_by_phone",
+    "tests/roster/test_checkin.py::test_check_in_with_one_button_when_logged_in",
+    "tests/roster/test_checkin.py::test_check_out_credits_rounded_hours",
+    "tests/roster/test_checkin.py::test_check_in_too_early_says_when",
+    "tests/roster/test_attendance.py::test_bulk_present_and_absent",
+    "tests/roster/test_attendance.py::test_present_after_self_check_in_uses_the_check_in_time",
+    "tests/roster/test_attendance.py::test_attendance_before_check_in_opens_is_refused",
+    "tests/roster/test_attendance.py::test_opening_an_ended_shift_closes_forgotten_check_outs",
+    "tests/sms/test_simulator.py::test_the_simulator_can_act_during_a_shift_to_try_in_and_out",
+    # Scheduling in local time, across clock changes, and what the past forbids.
+    "tests/shifts/test_scheduling.py::test_one_shift_is_converted_from_local_time_and_gets_a_code",
+    "tests/shifts/test_scheduling.py::test_weekly_saturday_series_keeps_nine_local_across_the_dst_change",
+    "tests/shifts/test_scheduling.py::test_a_started_shift_cannot_change_time",
+    "tests/shifts/test_scheduling.py::test_moving_a_shift_into_the_past_is_refused",
+    "tests/shifts/test_scheduling.py::test_a_finished_shift_cannot_be_cancelled",
+    "tests/shifts/test_scheduling.py::test_duplicating_into_the_past_is_refused",
+    "tests/coordinators/test_views.py::test_scheduling_a_weekly_series_through_the_form",
+    "tests/coordinators/test_views.py::test_cancel_and_duplicate_through_the_page",
+    # Calendars.
+    "tests/shifts/test_calendar.py::test_shift_ics_is_one_event_in_utc",
+    "tests/shifts/test_calendar.py::test_feed_has_my_confirmed_upcoming_and_recent_shifts_only",
+    # Pages that read the wall clock in their views.
+    "tests/test_journey_coordinator.py",
+    "tests/coordinators/test_views.py::test_goals_show_progress_pace_and_before_after",
+    "tests/coordinators/test_views.py::test_home_shows_what_needs_attention",
+    "tests/initiatives/test_views.py::test_a_shift_under_way_is_shown_as_happening_now_without_a_signup_button",
+    "tests/shifts/test_views.py::test_my_shifts_lists_upcoming_past_and_hours",
+    "tests/api/test_api.py::test_shifts_are_upcoming_with_spots_left_and_filters",
 ]
 
 # Python 3.11 sleeps with clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME), which libfaketime
