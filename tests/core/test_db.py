@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import sqlalchemy as sa
 
@@ -77,3 +79,20 @@ def test_a_get_request_that_writes_is_refused_unless_it_says_so(app, db, backend
         assert in_request == ["BEGIN", "BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
     else:
         assert names == {"Unguarded", "Written"}
+
+
+def test_outside_the_suite_a_get_that_writes_is_logged_as_the_bug_it_is(
+    app, db, backend, caplog, monkeypatch
+):
+    monkeypatch.setitem(app.config, "TESTING", False)
+    with (
+        app.test_request_context("/initiatives", method="GET"),
+        caplog.at_level(logging.ERROR, logger="volunteer_app.core.db"),
+    ):
+        make_organization("Logged")
+        db.session.commit()
+    assert db.session.scalar(sa.select(Organization.name)) == "Logged"
+    if backend == "sqlite":
+        assert "GET /initiatives wrote to the database in a read-only transaction" in caplog.text
+    else:
+        assert caplog.text == ""

@@ -8,25 +8,29 @@ edge: a GET or HEAD request only reads, and its transaction begins deferred, so 
 views never wait for the write lock; every other transaction (a form post, a webhook, the SMS
 worker, the CLI) may write and begins IMMEDIATE, so it holds the lock from its first read and
 can never be refused it halfway (a deferred transaction that read and then writes gets
-SQLITE_BUSY when another writer committed in between). A write inside a read-only request is
-refused (`WriteInReadOnlyTransaction`) instead of failing now and then under load; a GET that
-must write says so with `writing()`.
+SQLITE_BUSY when another writer committed in between). So a write inside a read-only request
+is a bug, caught before it fails now and then under load: it raises WriteInReadOnlyTransaction
+under TESTING (or the debugger) and is logged as an error otherwise. A GET that must write says
+so with `writing()`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
+
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -170,8 +174,14 @@ def _sqlite_begin(conn):
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _sqlite_refuse_writes_in_reads(conn, cursor, statement, parameters, context, executemany):
+    """The suite (and the debugger) raise at once; a production server logs the bug as an
+    error and lets SQLite try, which works unless another writer got in first."""
     if conn.dialect.name == "sqlite" and _WRITE.match(statement) and reads_only():
-        raise WriteInReadOnlyTransaction(
+        problem = (
             f"{request.method} {request.path} wrote to the database in a read-only "
-            f"transaction: {statement.split(maxsplit=3)[:3]}; requests that write are POSTs"
+            f"transaction: {' '.join(statement.split(maxsplit=3)[:3])}; requests that write "
+            "are POSTs, or wrap the write in core.db.writing()"
         )
+        if current_app.testing or current_app.debug:
+            raise WriteInReadOnlyTransaction(problem)
+        logger.error(problem)
