@@ -41,6 +41,9 @@ INSTANTS = {
     "just after New York falls back": _utc("2026-11-01 06:01"),
     "just before Los Angeles falls back": _utc("2026-11-01 08:59"),
     "just after Los Angeles falls back": _utc("2026-11-01 09:01"),
+    "05:30 in New York: a shift that began five hours ago began yesterday": _utc(
+        "2026-07-15 09:30"
+    ),
     "00:30 on the first of the month in New York": _utc("2026-07-01 04:30"),
     "00:30 on the first of the month in Chicago": _utc("2026-07-01 05:30"),
     "00:30 on the first of the month in Los Angeles": _utc("2026-07-01 07:30"),
@@ -75,6 +78,7 @@ CLOCK_TESTS = [
     "tests/roster/test_attendance.py::test_attendance_before_check_in_opens_is_refused",
     "tests/roster/test_attendance.py::test_opening_an_ended_shift_closes_forgotten_check_outs",
     "tests/sms/test_simulator.py::test_the_simulator_can_act_during_a_shift_to_try_in_and_out",
+    "tests/roster/test_outcomes.py::test_values_per_shift_are_recorded_and_corrections_void_the_old_one",
     # Scheduling in local time, across clock changes, and what the past forbids.
     "tests/shifts/test_scheduling.py::test_one_shift_is_converted_from_local_time_and_gets_a_code",
     "tests/shifts/test_scheduling.py::test_weekly_saturday_series_keeps_nine_local_across_the_dst_change",
@@ -92,6 +96,7 @@ CLOCK_TESTS = [
     "tests/test_journey_coordinator.py",
     "tests/coordinators/test_views.py::test_goals_show_progress_pace_and_before_after",
     "tests/coordinators/test_views.py::test_home_shows_what_needs_attention",
+    "tests/coordinators/test_exports.py::test_a_date_range_in_local_dates_narrows_the_export",
     "tests/initiatives/test_views.py::test_a_shift_under_way_is_shown_as_happening_now_without_a_signup_button",
     "tests/shifts/test_views.py::test_my_shifts_lists_upcoming_past_and_hours",
     "tests/api/test_api.py::test_shifts_are_upcoming_with_spots_left_and_filters",
