@@ -14,8 +14,10 @@ POT := $(TRANSLATIONS)/messages.pot
 BABEL_KEYWORDS := -k lazy_gettext -k _l -k lazy_ngettext:1,2
 PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
+# apt-get needs root; as anyone else, ask sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint format install db demo worker serve clean translations
+.PHONY: run test test-clock lint format install db demo worker serve clean translations
 .PHONY: translations-extract translations-update
 
 $(BIN)/python:
@@ -38,6 +40,14 @@ run: install
 ## Set up everything and run the whole suite (SQLite, plus PostgreSQL when TEST_DATABASE_URL is set).
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The clock-sensitive tests under a faked clock (libfaketime), once at each instant that trips
+## time-of-day bugs: 19:30 UTC, New Year's Eve, both US clock changes, 00:30 local (tests/clock.py).
+test-clock: install
+	@command -v faketime >/dev/null || { \
+		echo "Installing faketime (libfaketime) with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq faketime >/dev/null; }
+	$(BIN)/python -m tests.clock $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

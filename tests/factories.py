@@ -8,6 +8,7 @@ import itertools
 
 from volunteer_app.accounts.models import Membership, Organization, Role, User
 from volunteer_app.accounts.passwords import hash_password
+from volunteer_app.core.time import from_local, local, utcnow
 from volunteer_app.extensions import db
 from volunteer_app.initiatives.models import Initiative, InitiativeStatus, OutcomeMetric
 from volunteer_app.reference.models import Cause, Neighborhood
@@ -15,6 +16,14 @@ from volunteer_app.shifts.models import Shift
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"
+
+
+def days_ahead(days: int = 3, *, tz: str = "America/New_York") -> dt.datetime:
+    """10:00 local, `days` after the real today in `tz`: where tests of pages (which read the
+    real clock) put a shift, so that it starts on a day of its own and never runs past local
+    midnight, whatever the hour the suite runs at."""
+    day = local(utcnow(), tz).date() + dt.timedelta(days=days)
+    return from_local(dt.datetime.combine(day, dt.time(10)), tz)
 
 
 @functools.cache

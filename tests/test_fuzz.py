@@ -53,8 +53,8 @@ from volunteer_app.accounts import services as account_services
 from volunteer_app.accounts.models import Role
 from volunteer_app.core import bounds
 from volunteer_app.core.db import utcnow
-from volunteer_app.core.time import is_valid_timezone
 from volunteer_app.core.submissions import new_token
+from volunteer_app.core.time import is_valid_timezone
 from volunteer_app.extensions import db as _db
 from volunteer_app.hours.models import HoursStatus
 from volunteer_app.impact.models import VolunteerHourRate

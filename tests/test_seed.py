@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 import sqlalchemy as sa
 
+from tests.clock import INSTANTS
 from volunteer_app.accounts.models import Membership, Organization, Role, User
 from volunteer_app.accounts.passwords import verify_password
 from volunteer_app.core.db import UTCDateTime, utcnow
@@ -18,6 +19,7 @@ from volunteer_app.hours.models import HoursEntry, HoursSource, HoursStatus
 from volunteer_app.impact.models import OutcomeRecord, OutcomeSource, VolunteerHourRate
 from volunteer_app.initiatives.models import Initiative, InitiativeStatus
 from volunteer_app.seed import reference as ref
+from volunteer_app.seed.demo import build_demo_city
 from volunteer_app.shifts.models import SPOT_HOLDING, Shift, ShiftStatus, Signup, SignupStatus
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 
@@ -91,25 +93,60 @@ def test_nobody_holds_two_overlapping_shifts_or_is_too_young(seeded):
     assert len(teenagers) >= 2
 
 
-def test_every_instant_is_aware_utc_and_nothing_happened_in_the_future(seeded):
-    finished_at = utcnow()
+# Instants that say when something is planned, not when it happened: they may lie ahead.
+PLANNED = {
+    (Shift, "starts_at"),
+    (Shift, "ends_at"),
+    (Message, "send_after"),
+    (Message, "expires_at"),
+}
+
+
+def instants_written():
+    """(model, column, instant) for every instant in the database, status histories included."""
     for mapper in _db.Model.registry.mappers:
         model = mapper.class_
-        instants = [c for c in mapper.columns if isinstance(c.type, UTCDateTime)]
+        columns = [c.key for c in mapper.columns if isinstance(c.type, UTCDateTime)]
         for row in all_rows(model):
-            for column in instants:
-                value = getattr(row, column.key)
-                if value is None:
-                    continue
-                assert value.utcoffset() == dt.timedelta(0), (model, column.key)
-                if column.key.endswith(("created_at", "checked_out_at", "recorded_at", "sent_at")):
-                    assert value <= finished_at, (model, column.key, value)
+            for key in columns:
+                if (value := getattr(row, key)) is not None:
+                    yield model, key, value
+    for message in all_rows(Message):
+        for entry in message.status_history or []:
+            yield Message, "status_history", dt.datetime.fromisoformat(entry["at"])
+
+
+def written_after(now: dt.datetime) -> list[tuple[str, str, dt.datetime]]:
+    """Every instant that is not UTC, or that happened after `now`."""
+    return [
+        (model.__name__, key, value)
+        for model, key, value in instants_written()
+        if value.utcoffset() != dt.timedelta(0) or ((model, key) not in PLANNED and value > now)
+    ]
+
+
+def test_every_instant_is_aware_utc_and_nothing_happened_in_the_future(seeded):
+    assert written_after(utcnow()) == []
     for shift in all_rows(Shift):
         assert shift.ends_at > shift.starts_at
     for signup in all_rows(Signup):
         assert signup.created_at < signup.shift.starts_at
         if signup.checked_out_at:
             assert signup.checked_in_at < signup.checked_out_at
+
+
+@pytest.mark.parametrize(
+    "now", INSTANTS.values(), ids=[f"{i:%Y-%m-%dT%H:%MZ}" for i in INSTANTS.values()]
+)
+def test_seeded_at_any_hour_nothing_is_written_after_its_now(app, now):
+    """Seeding at a time-of-day edge (see tests/clock.py) writes nothing after the seed's
+    `now`: no outcome recorded, text sent or review done in the future."""
+    summary = build_demo_city(now)
+    _db.session.expire_all()  # read every instant back from the database
+    assert summary.counts["outcome records"] > 100 and summary.counts["hours entries"] > 100
+    assert written_after(now) == []
+    starts = [shift.starts_at for shift in all_rows(Shift)]
+    assert min(starts) < now - dt.timedelta(weeks=10) and max(starts) > now + dt.timedelta(weeks=6)
 
 
 def test_published_initiatives_have_goals_and_shifts_ahead(seeded):

@@ -4,7 +4,9 @@ running beside it, the way `make run` starts them.
 One command gives a working city on one machine: the web server in this process and
 `flask sms worker` in a child process (texts go to the console unless SMS_BACKEND=twilio).
 If the worker stops, the site keeps serving and says so in the log; when the server stops
-(Ctrl-C or SIGTERM), the worker is stopped too. PORT and HOST change where it listens.
+(Ctrl-C or SIGTERM), the worker is stopped too. PORT and HOST change where it listens, and
+the absolute links it writes (texts, emails, calendar files) name that address unless
+PUBLIC_BASE_URL says otherwise.
 Production runs gunicorn and the worker as separate processes instead (see the README).
 """
 
@@ -25,6 +27,15 @@ log = logging.getLogger("volunteer_app.devserver")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKER_COMMAND = [sys.executable, "-m", "flask", "sms", "worker"]
 STOP_TIMEOUT_SECONDS = 10
+
+
+def served_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches the server at."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - listening everywhere, not a link target
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def start_worker() -> subprocess.Popen:
@@ -66,14 +77,23 @@ def main() -> None:
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    app = create_app()
+    # config.py read the environment on import; the app takes the derived address as an
+    # override, and the worker (a child process) from the environment. Production never gets
+    # here without its own: create_app refuses to start without PUBLIC_BASE_URL there.
+    explicit = os.environ.get("PUBLIC_BASE_URL")
+    app = create_app(**({} if explicit else {"PUBLIC_BASE_URL": served_url(host, port)}))
+    os.environ["PUBLIC_BASE_URL"] = app.config["PUBLIC_BASE_URL"]
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
 
     stopping = threading.Event()
     worker = start_worker()
     threading.Thread(target=watch_worker, args=(worker, stopping), daemon=True).start()
     log.info(
-        "Serving on http://%s:%s (SMS worker pid %s). Ctrl-C stops both.", host, port, worker.pid
+        "Serving on http://%s:%s (SMS worker pid %s), links name %s. Ctrl-C stops both.",
+        host,
+        port,
+        worker.pid,
+        app.config["PUBLIC_BASE_URL"],
     )
     try:
         run_simple(

@@ -418,6 +418,17 @@ def test_birth_dates_at_the_edges_are_accepted(db, now):
         assert user.birth_date == born
 
 
+def test_a_birth_date_is_judged_by_the_program_zones_today(db):
+    # 22:00 on 1 June in New York is 2 June in UTC: 2 June is still tomorrow there.
+    evening = dt.datetime(2026, 6, 2, 2, 0, tzinfo=dt.UTC)
+    user = make_user()
+    with pytest.raises(services.FieldError) as refused:
+        services.update_profile(user, profile_of(user, birth_date=dt.date(2026, 6, 2)), now=evening)
+    assert refused.value.field == "birth_date"
+    services.update_profile(user, profile_of(user, birth_date=dt.date(2026, 6, 1)), now=evening)
+    assert user.birth_date == dt.date(2026, 6, 1)
+
+
 def test_the_120_year_limit_survives_29_february(db):
     # 1900 was no leap year, so 120 years before 29 February 2020 is taken as 28 February.
     services.check_birth_date(dt.date(1900, 2, 28), today=dt.date(2020, 2, 29))

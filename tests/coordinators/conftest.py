@@ -3,20 +3,19 @@ draft initiative, organization B with its own coordinator, an admin and a volunt
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 
 import pytest
 
 from tests.factories import (
+    days_ahead,
     make_coordinator,
     make_initiative,
     make_organization,
     make_user,
 )
 from volunteer_app.accounts.models import Role
-from volunteer_app.core.db import utcnow
 from volunteer_app.initiatives.models import InitiativeStatus
 
 
@@ -70,7 +69,7 @@ def initiative(db, org):
 @pytest.fixture
 def soon():
     """Views use the real clock, so shifts are placed relative to it."""
-    return utcnow().replace(microsecond=0) + dt.timedelta(days=3)
+    return days_ahead(3)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.factories import (
     make_user,
 )
 from volunteer_app.coordinators import services
+from volunteer_app.core.time import local
 from volunteer_app.initiatives.models import InitiativeStatus
 from volunteer_app.shifts.models import Signup, SignupStatus
 
@@ -42,7 +43,7 @@ def exported(db, initiative, soon):
     person = make_user("ana@example.org", name="+Ana Peña", phone="+12025550123")
     db.session.add(Signup(shift_id=shift.id, user_id=person.id, status=SignupStatus.CONFIRMED))
     shift.spots_taken = 1
-    day = soon.astimezone(dt.timezone(dt.timedelta(hours=-5))).date()
+    day = local(soon, initiative.timezone).date()
     make_hours_entry(person, initiative, minutes=90, served_on=day, note="@note", shift_id=shift.id)
     make_outcome_record(metric, 12, period_start_on=day, shift_id=shift.id, note="-1+1")
     db.session.commit()
@@ -101,7 +102,7 @@ def test_a_date_range_in_local_dates_narrows_the_export(
     client, login, coordinator, initiative, exported
 ):
     login(coordinator)
-    later_day = exported["later"].starts_at.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    later_day = local(exported["later"].starts_at, initiative.timezone)
     url = f"/coordinate/initiatives/{initiative.id}/export/shifts.csv"
     response = client.get(url, query_string={"from": later_day.date().isoformat()})
     _header, *rows = rows_of(response)

@@ -17,6 +17,7 @@ from tests.factories import (
     make_user,
 )
 from volunteer_app.accounts.models import Role
+from volunteer_app.core.time import local
 from volunteer_app.hours import services as hours
 from volunteer_app.hours.models import HoursAudit, HoursEntry, HoursSource, HoursStatus
 from volunteer_app.initiatives.models import InitiativeStatus
@@ -29,7 +30,8 @@ def volunteer(db):
 
 
 def local_today(clock) -> dt.date:
-    return clock.astimezone(dt.timezone(dt.timedelta(hours=-5))).date()
+    """Today where the initiative is (tests/roster/conftest.py: New York)."""
+    return local(clock, "America/New_York").date()
 
 
 def report(auth, initiative, served_on, hours_text, note="Raked leaves"):

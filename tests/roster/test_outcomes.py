@@ -17,6 +17,7 @@ from tests.factories import (
     make_shift,
 )
 from volunteer_app.core.db import utcnow
+from volunteer_app.core.time import local
 from volunteer_app.impact.models import OutcomeRecord, OutcomeSource
 
 NEXT_YEAR = f"{utcnow().year + 1}-06-01"
@@ -71,7 +72,7 @@ def test_values_per_shift_are_recorded_and_corrections_void_the_old_one(
         ended.id,
     )
     assert record.source == OutcomeSource.WEB and record.recorded_by_id == coordinator.id
-    assert record.period_start_on == (ended.starts_at - dt.timedelta(hours=5)).date()
+    assert record.period_start_on == local(ended.starts_at, ended.initiative.timezone).date()
 
     # The same value again changes nothing; a new one replaces it, keeping the old row.
     auth.post(url, form, page=roster(ended))

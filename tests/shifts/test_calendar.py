@@ -9,7 +9,7 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import make_initiative, make_shift, make_user
+from tests.factories import days_ahead, make_initiative, make_shift, make_user
 from volunteer_app.accounts.models import User
 from volunteer_app.core.db import utcnow
 from volunteer_app.initiatives.models import InitiativeStatus
@@ -19,7 +19,8 @@ from volunteer_app.shifts.models import ShiftStatus, Signup, SignupStatus
 
 @pytest.fixture
 def soon():
-    return utcnow().replace(microsecond=0) + dt.timedelta(days=3)
+    """Views use the real clock, so shifts are placed relative to it."""
+    return days_ahead(3)
 
 
 @pytest.fixture

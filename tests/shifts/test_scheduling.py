@@ -55,6 +55,25 @@ def test_one_shift_is_converted_from_local_time_and_gets_a_code(db, initiative):
     assert shift.spots_taken == 0 and shift.status == ShiftStatus.SCHEDULED
 
 
+def test_a_time_in_the_repeated_hour_is_the_one_still_to_come(db, initiative):
+    # New York falls back at 06:00 UTC on 1 November 2026: 01:00-01:59 comes twice.
+    repeated = details(
+        starts_on=dt.date(2026, 11, 1), start_time=dt.time(1, 30), end_time=dt.time(2, 30)
+    )
+    ahead = scheduling.create_shift(initiative, repeated, now=NOW)
+    assert ahead.starts_at == dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC)  # 01:30 EDT
+
+    second_one_oclock = dt.datetime(2026, 11, 1, 6, 5, tzinfo=dt.UTC)  # 01:05 EST
+    during = scheduling.create_shift(initiative, repeated, now=second_one_oclock)
+    assert during.starts_at == dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC)  # 01:30 EST
+    assert during.ends_at == dt.datetime(2026, 11, 1, 7, 30, tzinfo=dt.UTC)
+
+    with pytest.raises(ScheduleError, match="already passed"):
+        scheduling.create_shift(
+            initiative, repeated, now=dt.datetime(2026, 11, 1, 6, 45, tzinfo=dt.UTC)
+        )
+
+
 def test_weekly_saturday_series_keeps_nine_local_across_the_dst_change(db, initiative):
     shifts = scheduling.create_series(
         initiative,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import (
+    days_ahead,
     make_coordinator,
     make_initiative,
     make_organization,
@@ -28,8 +29,8 @@ from volunteer_app.sms.models import Message, MessageStatus
 
 @pytest.fixture
 def soon():
-    """Views use the real clock, so test shifts are placed relative to it."""
-    return utcnow().replace(microsecond=0) + dt.timedelta(days=3)
+    """Views use the real clock, so shifts are placed relative to it."""
+    return days_ahead(3)
 
 
 @pytest.fixture

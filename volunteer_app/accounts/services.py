@@ -38,6 +38,7 @@ from volunteer_app.accounts.sessions import end_every_login_session
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.mail import MailError, send_mail
 from volunteer_app.core.phone import InvalidPhone, to_e164
+from volunteer_app.core.time import local
 from volunteer_app.extensions import db
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 
@@ -554,7 +555,10 @@ def update_profile(user: User, data: ProfileData, *, now: dt.datetime) -> User:
     effort = data.effort_preference or None
     if effort is not None and effort not in {e.value for e in Effort}:
         raise FieldError("effort_preference", _("Choose light, moderate or heavy."))
-    check_birth_date(data.birth_date, today=now.date())
+    # A person's today is the program's: a New York evening is already tomorrow in UTC.
+    check_birth_date(
+        data.birth_date, today=local(now, current_app.config["PROGRAM_TIMEZONE"]).date()
+    )
     causes = _rows_by_key(Cause, Cause.id, data.cause_ids)
     skills = _rows_by_key(Skill, Skill.id, data.skill_ids)
     languages = _rows_by_key(Language, Language.code, data.language_codes)

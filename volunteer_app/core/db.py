@@ -2,17 +2,35 @@
 
 Every constraint gets a stable name from the naming convention, so migrations can drop and
 alter them by name on SQLite (batch mode) and PostgreSQL alike.
+
+On SQLite, which has one writer at a time, a transaction's write intent is declared at the
+edge: a GET or HEAD request only reads, and its transaction begins deferred, so under WAL page
+views never wait for the write lock; every other transaction (a form post, a webhook, the SMS
+worker, the CLI) may write and begins IMMEDIATE, so it holds the lock from its first read and
+can never be refused it halfway (a deferred transaction that read and then writes gets
+SQLITE_BUSY when another writer committed in between). So a write inside a read-only request
+is a bug, caught before it fails now and then under load: it raises WriteInReadOnlyTransaction
+under TESTING (or the debugger) and is logged as an error otherwise. A GET that must write says
+so with `writing()`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import sqlalchemy as sa
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
+
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -21,6 +39,37 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Requests with these methods only read: their transactions begin deferred on SQLite.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
+
+
+class WriteInReadOnlyTransaction(RuntimeError):
+    """A GET or HEAD request tried to write: move the write to a POST (or the worker)."""
+
+
+def reads_only() -> bool:
+    """Whether a transaction begun here may only read: in a GET or HEAD request, outside
+    `writing()`."""
+    return has_request_context() and request.method in READ_ONLY_METHODS and not _writing.get()
+
+
+@contextmanager
+def writing(session: sa.orm.Session) -> Iterator[None]:
+    """Lets a GET request write: the read it was in ends (a deferred transaction cannot be
+    made immediate), and the block's transaction begins IMMEDIATE; commit it in the block."""
+    if not reads_only():
+        yield
+        return
+    session.commit()  # nothing to write: the guard below saw to that
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def utcnow() -> dt.datetime:
@@ -87,8 +136,7 @@ class Base(DeclarativeBase):
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, connection_record):
     """SQLite: enforce foreign keys, let readers and one writer work at once (WAL), and wait
-    for the write lock instead of failing. Transactions start with BEGIN IMMEDIATE (below),
-    so a transaction that read a row can never be refused the lock when it later writes."""
+    for the write lock instead of failing. Transactions begin as `_sqlite_begin` says."""
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
@@ -118,5 +166,22 @@ def _postgresql_connect(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
+    """SQLite: deferred for a read-only request, IMMEDIATE (take the write lock now) for
+    everything else; see the module docstring."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if reads_only() else "BEGIN IMMEDIATE")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_refuse_writes_in_reads(conn, cursor, statement, parameters, context, executemany):
+    """The suite (and the debugger) raise at once; a production server logs the bug as an
+    error and lets SQLite try, which works unless another writer got in first."""
+    if conn.dialect.name == "sqlite" and _WRITE.match(statement) and reads_only():
+        problem = (
+            f"{request.method} {request.path} wrote to the database in a read-only "
+            f"transaction: {' '.join(statement.split(maxsplit=3)[:3])}; requests that write "
+            "are POSTs, or wrap the write in core.db.writing()"
+        )
+        if current_app.testing or current_app.debug:
+            raise WriteInReadOnlyTransaction(problem)
+        logger.error(problem)

@@ -45,19 +45,27 @@ def local(instant: dt.datetime, tz: str) -> dt.datetime:
     return instant.astimezone(ZoneInfo(tz))
 
 
-def from_local(naive: dt.datetime, tz: str) -> dt.datetime:
+def from_local(
+    naive: dt.datetime, tz: str, *, not_before: dt.datetime | None = None
+) -> dt.datetime:
     """A wall-clock time in `tz` as an aware UTC instant.
 
-    In the repeated hour when clocks fall back, the earlier instant is taken (fold=0); a time
-    that does not exist when clocks spring forward is moved forward by the gap, as a person
-    setting a watch would.
+    In the repeated hour when clocks fall back, the earlier instant is taken (fold=0), unless
+    it is before `not_before` and the later one is not: 01:30 typed during the second
+    1 o'clock hour means the 01:30 still to come. A time that does not exist when clocks spring
+    forward is moved forward by the gap, as a person setting a watch would.
     """
     zone_info = ZoneInfo(tz)
     aware = naive.replace(tzinfo=zone_info, fold=0)
     round_trip = aware.astimezone(dt.UTC).astimezone(zone_info)
     if round_trip.replace(tzinfo=None) != naive:  # the spring-forward gap
-        aware = naive.replace(tzinfo=zone_info, fold=1)
-    return aware.astimezone(dt.UTC)
+        return naive.replace(tzinfo=zone_info, fold=1).astimezone(dt.UTC)
+    instant = aware.astimezone(dt.UTC)
+    if not_before is not None and instant < not_before:
+        later = naive.replace(tzinfo=zone_info, fold=1).astimezone(dt.UTC)
+        if later >= not_before:
+            return later
+    return instant
 
 
 def format_local(instant: dt.datetime, tz: str, fmt: str = "medium") -> str:

@@ -172,12 +172,11 @@ def change_hours(
     return entry
 
 
-def close_forgotten_check_outs(*, now: dt.datetime, shift_id: int | None = None) -> int:
-    """Check out, at the scheduled end, everyone still checked in to a shift that has ended.
+def forgotten_check_outs(*, now: dt.datetime, shift_id: int | None = None) -> list[Signup]:
+    """Everyone still checked in to a shift that has ended (of one shift, given `shift_id`).
 
-    `shift_id` limits the sweep to one shift (a coordinator opening that shift's roster).
     People a coordinator marked absent after they checked in earn nothing, so they are left
-    alone.
+    out.
     """
     query = (
         sa.select(Signup)
@@ -192,7 +191,15 @@ def close_forgotten_check_outs(*, now: dt.datetime, shift_id: int | None = None)
     )
     if shift_id is not None:
         query = query.where(Signup.shift_id == shift_id)
-    forgotten = db.session.scalars(query).all()
+    return list(db.session.scalars(query))
+
+
+def close_forgotten_check_outs(*, now: dt.datetime, shift_id: int | None = None) -> int:
+    """Check out, at the scheduled end, everyone `forgotten_check_outs` finds.
+
+    `shift_id` limits the sweep to one shift (a coordinator opening that shift's roster).
+    """
+    forgotten = forgotten_check_outs(now=now, shift_id=shift_id)
     for signup in forgotten:
         signup.checked_out_at = max(signup.shift.ends_at, signup.checked_in_at)
         signup.check_in_method = signup.check_in_method or "auto"

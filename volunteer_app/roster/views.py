@@ -33,7 +33,7 @@ from volunteer_app.core.auth import (
     require_initiative,
     require_shift,
 )
-from volunteer_app.core.db import utcnow
+from volunteer_app.core.db import utcnow, writing
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.time import format_local, local
 from volunteer_app.extensions import db, limiter
@@ -64,11 +64,14 @@ def _refused(refusal: DomainError) -> None:
 
 
 def _close_forgotten_if_ended(shift: Shift, now) -> None:
-    """Opening an ended shift closes its forgotten check-outs (the worker does it too)."""
-    if services.shift_has_ended(shift, now=now) and hours.close_forgotten_check_outs(
+    """Opening an ended shift closes its forgotten check-outs (the worker does it too), in a
+    write of its own and only when there are some: the page itself stays a read."""
+    if services.shift_has_ended(shift, now=now) and hours.forgotten_check_outs(
         now=now, shift_id=shift.id
     ):
-        db.session.commit()
+        with writing(db.session):
+            hours.close_forgotten_check_outs(now=now, shift_id=shift.id)
+            db.session.commit()
 
 
 def _render_roster(shift: Shift, *, now, find_form=None, new_form=None, outcomes_form=None):

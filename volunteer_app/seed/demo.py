@@ -5,6 +5,11 @@ ahead are always ahead. Rows are written directly (not through the services) for
 under the services' rules: `shifts.spots_taken` equals the spot-holding signups of every
 shift, waitlists run 1..n, nobody holds two overlapping shifts, nobody under an initiative's
 minimum age is on it, and attended signups carry their approved hours.
+
+Nothing is written with an instant after `now`, whatever the hour: an instant derived forward
+from an event (a record made hours after a shift, a report filed days after a month) goes
+through `_past`, and every row gets its instants from `now`, never from the models' wall-clock
+defaults (tests/test_seed.py seeds at the hours that used to trip this).
 """
 
 from __future__ import annotations
@@ -104,6 +109,10 @@ class _Builder:
         self.password_hash = hash_password(ref.DEMO_PASSWORD)  # once: Argon2 is slow on purpose
         self.consent_version = current_app.config["SMS_CONSENT_VERSION"]
         self.codes: set[str] = set()
+
+    def _past(self, instant: dt.datetime) -> dt.datetime:
+        """`instant`, or `now` if it would lie ahead: the demo shows what has happened by now."""
+        return min(instant, self.now)
 
     # -----------------------------------------------------------------------------------------
 
@@ -335,7 +344,7 @@ class _Builder:
         for plan in PLANS:
             blueprint = BLUEPRINTS[plan.blueprint]
             first_week = min(series.first_week for series in plan.series)
-            opened_at = self.now + dt.timedelta(weeks=first_week - 3)
+            opened_at = self._past(self.now + dt.timedelta(weeks=first_week - 3))
             initiative = Initiative(
                 slug=plan.slug,
                 title=plan.title,
@@ -429,7 +438,7 @@ class _Builder:
                     self.planned.append(PlannedShift(shift, plan, series, week))
                     last_end = max(last_end or shift.ends_at, shift.ends_at)
             if plan.status == InitiativeStatus.CLOSED and last_end is not None:
-                initiative.closed_at = last_end + dt.timedelta(days=6)
+                initiative.closed_at = self._past(last_end + dt.timedelta(days=6))
         self.planned.sort(key=lambda p: (p.shift.starts_at, p.plan.slug))
 
     def _shift_code(self) -> str:
@@ -515,6 +524,8 @@ class _Builder:
             elif shift.spots_taken < shift.capacity:
                 signup.confirmed_at = created_at
                 shift.spots_taken += 1
+                # Said outright, or the row's update would stamp it with the wall clock.
+                shift.updated_at = created_at
                 signup.status = SignupStatus.CONFIRMED
                 if ended and attendance_taken:
                     self._take_attendance(signup, shift)
@@ -596,11 +607,11 @@ class _Builder:
         rng = self.rng
         if rng.random() < 0.13:
             signup.status = SignupStatus.NO_SHOW
-            signup.updated_at = shift.ends_at + dt.timedelta(hours=2)
+            signup.updated_at = self._past(shift.ends_at + dt.timedelta(hours=2))
             return
         signup.status = SignupStatus.ATTENDED
         signup.checked_in_at = shift.starts_at - dt.timedelta(minutes=rng.randint(0, 12))
-        signup.checked_out_at = shift.ends_at + dt.timedelta(minutes=rng.randint(0, 15))
+        signup.checked_out_at = self._past(shift.ends_at + dt.timedelta(minutes=rng.randint(0, 15)))
         signup.check_in_method = rng.choice(("kiosk", "kiosk", "sms", "web", "roster"))
         signup.updated_at = signup.checked_out_at
 
@@ -640,7 +651,7 @@ class _Builder:
             HoursAudit(
                 hours_entry_id=corrected.id,
                 changed_by_id=coordinator.id,
-                changed_at=corrected.created_at + dt.timedelta(days=1),
+                changed_at=self._past(corrected.created_at + dt.timedelta(days=1)),
                 minutes_before=corrected.minutes,
                 minutes_after=corrected.minutes - 60,
                 status_before=str(HoursStatus.APPROVED),
@@ -679,7 +690,7 @@ class _Builder:
                 continue
             db.session.flush()
             coordinator = self.coordinators[initiative.organization.slug]
-            reviewed_at = entry.created_at + dt.timedelta(days=2)
+            reviewed_at = self._past(entry.created_at + dt.timedelta(days=2))
             entry.status = HoursStatus(decision)
             entry.reviewed_by_id = coordinator.id
             entry.reviewed_at = reviewed_at
@@ -733,7 +744,9 @@ class _Builder:
                         period_start_on=served_on,
                         source=OutcomeSource.SMS if by_text else OutcomeSource.WEB,
                         recorded_by_id=rng.choice(people) if by_text else coordinator.id,
-                        recorded_at=shift.ends_at + dt.timedelta(minutes=rng.randint(5, 600)),
+                        recorded_at=self._past(
+                            shift.ends_at + dt.timedelta(minutes=rng.randint(5, 600))
+                        ),
                     )
                 )
                 totals[plan.slug, key] += value
@@ -749,9 +762,13 @@ class _Builder:
                     source=OutcomeSource.PARTNER_REPORT,
                     note=note,
                     recorded_by_id=self.coordinators[plan.organization].id,
-                    recorded_at=from_local(
-                        dt.datetime.combine(end_on + dt.timedelta(days=3), dt.time(10)),
-                        plan.timezone,
+                    # Filed three days after the period, at 10 am: the report on the month
+                    # that just ended may not be in yet, and then it is filed just now.
+                    recorded_at=self._past(
+                        from_local(
+                            dt.datetime.combine(end_on + dt.timedelta(days=3), dt.time(10)),
+                            plan.timezone,
+                        )
                     ),
                 )
             )
@@ -845,16 +862,15 @@ class _Builder:
         for number, (planned, signup) in enumerate(picked):
             user = users[signup.user_id]
             shift = planned.shift
-            sent_at = signup.created_at + dt.timedelta(seconds=rng.randint(2, 40))
+            sent_at = self._past(signup.created_at + dt.timedelta(seconds=rng.randint(2, 40)))
             delivered = number % 3 != 2
             history = [
                 {"status": "queued", "at": signup.created_at.isoformat()},
                 {"status": "sent", "at": sent_at.isoformat()},
             ]
             if delivered:
-                history.append(
-                    {"status": "delivered", "at": (sent_at + dt.timedelta(seconds=3)).isoformat()}
-                )
+                delivered_at = self._past(sent_at + dt.timedelta(seconds=3))
+                history.append({"status": "delivered", "at": delivered_at.isoformat()})
             if signup.source == SignupSource.SMS:
                 db.session.add(
                     Message(
@@ -905,7 +921,13 @@ class _Builder:
     def add_hour_rates(self) -> None:
         for year, cents in HOUR_RATES_CENTS.items():
             db.session.add(
-                VolunteerHourRate(year=year, region="US", cents=cents, source="Independent Sector")
+                VolunteerHourRate(
+                    year=year,
+                    region="US",
+                    cents=cents,
+                    source="Independent Sector",
+                    created_at=self.now,
+                )
             )
 
 

@@ -58,12 +58,15 @@ class ShiftDetails:
     effort: str | None = None
     team_lead_id: int | None = None
 
-    def instants(self, tz: str, day: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
+    def instants(
+        self, tz: str, day: dt.date | None = None, *, now: dt.datetime
+    ) -> tuple[dt.datetime, dt.datetime]:
         """Start and end as UTC instants on `day` (default `starts_on`), each converted on its
-        own so that each keeps its wall-clock time."""
+        own so that each keeps its wall-clock time (in the hour clocks fall back, the one that
+        is still to come at `now`, if only one is)."""
         day = day or self.starts_on
-        starts_at = from_local(dt.datetime.combine(day, self.start_time), tz)
-        ends_at = from_local(dt.datetime.combine(day, self.end_time), tz)
+        starts_at = from_local(dt.datetime.combine(day, self.start_time), tz, not_before=now)
+        ends_at = from_local(dt.datetime.combine(day, self.end_time), tz, not_before=now)
         return starts_at, ends_at
 
 
@@ -147,8 +150,10 @@ def _check_future(starts_at: dt.datetime, now: dt.datetime) -> None:
         raise ScheduleError(_("That time has already passed. Choose a time in the future."))
 
 
-def _new_shift(initiative: Initiative, details: ShiftDetails, day: dt.date, **extra) -> Shift:
-    starts_at, ends_at = details.instants(initiative.timezone, day)
+def _new_shift(
+    initiative: Initiative, details: ShiftDetails, day: dt.date, *, now: dt.datetime, **extra
+) -> Shift:
+    starts_at, ends_at = details.instants(initiative.timezone, day, now=now)
     shift = Shift(
         initiative_id=initiative.id,
         starts_at=starts_at,
@@ -166,6 +171,8 @@ def _new_shift(initiative: Initiative, details: ShiftDetails, day: dt.date, **ex
         team_lead_id=details.team_lead_id,
         status=ShiftStatus.SCHEDULED,
         code=generate_shift_code(),
+        created_at=now,
+        updated_at=now,
         **extra,
     )
     db.session.add(shift)
@@ -180,8 +187,8 @@ def _new_shift(initiative: Initiative, details: ShiftDetails, day: dt.date, **ex
 def create_shift(initiative: Initiative, details: ShiftDetails, *, now: dt.datetime) -> Shift:
     """One shift, with its own text code."""
     _check(initiative, details)
-    _check_future(details.instants(initiative.timezone)[0], now)
-    return _new_shift(initiative, details, details.starts_on, created_at=now, updated_at=now)
+    _check_future(details.instants(initiative.timezone, now=now)[0], now)
+    return _new_shift(initiative, details, details.starts_on, now=now)
 
 
 def series_dates(
@@ -233,12 +240,9 @@ def create_series(
     whatever daylight saving does in between."""
     _check(initiative, details)
     dates = series_dates(details.starts_on, weekdays, until_on, limit=MAX_SERIES_OCCURRENCES)
-    _check_future(details.instants(initiative.timezone, dates[0])[0], now)
+    _check_future(details.instants(initiative.timezone, dates[0], now=now)[0], now)
     series_id = str(uuid.uuid4())
-    return [
-        _new_shift(initiative, details, day, series_id=series_id, created_at=now, updated_at=now)
-        for day in dates
-    ]
+    return [_new_shift(initiative, details, day, series_id=series_id, now=now) for day in dates]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,7 +313,7 @@ def update_shift(
         if target.status != ShiftStatus.SCHEDULED:
             raise ScheduleError(_("This shift has been cancelled and can no longer be changed."))
         day = local(target.starts_at, tz).date() + day_shift
-        starts_at, ends_at = details.instants(tz, day)
+        starts_at, ends_at = details.instants(tz, day, now=now)
         # Forms work in whole minutes; stray seconds (an import, a seed) are not a change.
         time_changed = (starts_at, ends_at) != (_minute(target.starts_at), _minute(target.ends_at))
         if time_changed:
@@ -392,5 +396,5 @@ def duplicate_shift(shift: Shift, on_date: dt.date, *, now: dt.datetime) -> Shif
     details = dataclasses.replace(details_of(shift), starts_on=on_date, team_lead_id=None)
     initiative = shift.initiative
     _check(initiative, details)
-    _check_future(details.instants(initiative.timezone)[0], now)
-    return _new_shift(initiative, details, on_date, created_at=now, updated_at=now)
+    _check_future(details.instants(initiative.timezone, now=now)[0], now)
+    return _new_shift(initiative, details, on_date, now=now)

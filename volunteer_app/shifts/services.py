@@ -1,10 +1,10 @@
 """Signing up, the waitlist and cancelling: the rules that keep a shift's roster right.
 
 Capacity: every change to who holds a spot happens while this transaction holds the shift's
-row lock (`SELECT ... FOR NO KEY UPDATE` on PostgreSQL; on SQLite every transaction begins
-IMMEDIATE, so writers are serialised), and `shifts.spots_taken` is backed by a CHECK constraint,
-so two people can never take the last spot. Services flush and never commit: the caller commits
-once.
+row lock (`SELECT ... FOR NO KEY UPDATE` on PostgreSQL; on SQLite every transaction that may
+write begins IMMEDIATE, so writers are serialised: see core/db.py), and `shifts.spots_taken` is
+backed by a CHECK constraint, so two people can never take the last spot. Services flush and
+never commit: the caller commits once.
 
 Lock order, everywhere: shifts first (in id order), then people (in id order). Both are locked
 FOR NO KEY UPDATE, which serialises the row's writers but not the inserts that merely refer to
