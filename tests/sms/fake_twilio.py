@@ -46,6 +46,11 @@ ERROR_TEXT = {
     20500: "Internal Server Error",
 }
 
+# For tests of timeouts: the worker's HTTP timeout, and a hang well past it. Generous, so a
+# loaded machine (two cores, other work) never pushes a normal answer past the timeout.
+TIMEOUT = 1.5
+HANG = 3.0
+
 
 @dataclass
 class Post:

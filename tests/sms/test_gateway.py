@@ -8,7 +8,7 @@ import socket
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.sms.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+from tests.sms.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, HANG, TIMEOUT
 from volunteer_app.sms import gateway as gateway_module
 from volunteer_app.sms.gateway import (
     ConsoleGateway,
@@ -80,8 +80,8 @@ def test_wrong_credentials_are_not_retried(twilio_app, app_config, fake_twilio):
 
 def test_a_hanging_api_times_out_as_unknown_and_is_posted_once(twilio_app, app_config, fake_twilio):
     """A timeout is no proof the text was not sent: the error says to look it up."""
-    app_config(TWILIO_HTTP_TIMEOUT=0.2)
-    fake_twilio.hang(0.6)
+    app_config(TWILIO_HTTP_TIMEOUT=TIMEOUT)
+    fake_twilio.hang(HANG)
     with pytest.raises(SendError) as caught:
         get_gateway().send(to=TO, body="Hi", status_callback=None)
     assert caught.value.unknown is True and caught.value.transient is False

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests.factories import make_initiative, make_shift
 from tests.sms.conftest import messages
-from tests.sms.fake_twilio import FROM_NUMBER
+from tests.sms.fake_twilio import FROM_NUMBER, HANG, TIMEOUT
 from volunteer_app.accounts.models import PhoneStatus, User
 from volunteer_app.extensions import db as _db
 from volunteer_app.reference.settings import set_setting
@@ -192,10 +192,10 @@ def test_a_text_twilio_never_answered_for_is_looked_up_not_sent_again(
 ):
     """The request timed out, but Twilio created the text all the same: the worker finds it
     in Twilio's Messages list and records its SID; the person gets one text."""
-    app_config(TWILIO_HTTP_TIMEOUT=0.2)
+    app_config(TWILIO_HTTP_TIMEOUT=TIMEOUT)
     fake_twilio.clock = lambda: NOON
     person = texter()
-    fake_twilio.hang(0.5, to=person.phone, times=1)
+    fake_twilio.hang(HANG, to=person.phone, times=1)
     queue_text(person)
 
     tick(NOON)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.sms.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+from tests.sms.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, HANG, TIMEOUT
 from volunteer_app.extensions import db as _db
 from volunteer_app.reference.settings import set_setting
 from volunteer_app.sms.models import Direction, Message, MessageStatus
@@ -152,10 +152,10 @@ def test_hanging_requests_are_looked_up_found_or_queued_again(
 ):
     """Six requests time out after Twilio created the text, four time out and created nothing.
     The lookup finds the six (sent, no second text) and not the four (sent once, later)."""
-    app_config(TWILIO_HTTP_TIMEOUT=0.2)
+    app_config(TWILIO_HTTP_TIMEOUT=TIMEOUT)
     phones = queue_bulk(30)
-    fake_twilio.hang(0.5, times=6)
-    fake_twilio.fail(503, hang=0.5, times=4)
+    fake_twilio.hang(HANG, times=6)
+    fake_twilio.fail(503, hang=HANG, times=4)
 
     first = pass_at(NOON)
     assert (first["sent"], first["unconfirmed"]) == (20, 10)
@@ -174,9 +174,9 @@ def test_hanging_requests_are_looked_up_found_or_queued_again(
 def test_a_lookup_twilio_cannot_answer_is_tried_again_then_reviewed(
     twilio_app, app_config, fake_twilio, pass_at
 ):
-    app_config(TWILIO_HTTP_TIMEOUT=0.2)
+    app_config(TWILIO_HTTP_TIMEOUT=TIMEOUT)
     [phone] = queue_bulk(1)
-    fake_twilio.hang(0.5, times=1)
+    fake_twilio.hang(HANG, times=1)
     fake_twilio.fail(500, on="list")
 
     assert pass_at(NOON)["unconfirmed"] == 1
@@ -200,10 +200,10 @@ def test_a_third_of_requests_hanging_sends_every_text_exactly_once(
     """The fault as it was found: 120 texts, 30% of requests held past the client's timeout
     (most created anyway, some not). When a timeout meant "send it again", 15 of the 120
     people here got 2 to 4 copies (25 with every held request created; 38 in the issue)."""
-    app_config(TWILIO_HTTP_TIMEOUT=0.2)
+    app_config(TWILIO_HTTP_TIMEOUT=TIMEOUT)
     phones = queue_bulk(120)
-    fake_twilio.fail(503, hang=0.4, share=0.1)
-    fake_twilio.hang(0.4, share=0.2)
+    fake_twilio.fail(503, hang=HANG, share=0.1)
+    fake_twilio.hang(HANG, share=0.2)
 
     at = NOON
     for _ in range(8):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import contains_eager
 from ua_parser import parse as parse_user_agent
 
 from volunteer_app.accounts.models import LoginSession, User
+from volunteer_app.core.db import writing
 from volunteer_app.extensions import db
 
 MAX_USER_AGENT_LENGTH = 255
@@ -101,12 +102,14 @@ def record_seen(values: dict) -> None:
     begins with its write instead of turning a read into a write halfway."""
     db.session.rollback()
     login_id = values.pop("id")
-    db.session.execute(
-        sa.update(LoginSession)
-        .where(LoginSession.id == login_id, LoginSession.revoked_at.is_(None))
-        .values(**values)
-    )
-    db.session.commit()
+    # A write of its own, begun as one (IMMEDIATE on SQLite) even after a read-only page.
+    with writing(db.session):
+        db.session.execute(
+            sa.update(LoginSession)
+            .where(LoginSession.id == login_id, LoginSession.revoked_at.is_(None))
+            .values(**values)
+        )
+        db.session.commit()
 
 
 def end_login_session(login: LoginSession | None, *, now: dt.datetime) -> None:
