@@ -26,6 +26,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     web.register_input_checks(app)
     web.register_security_headers(app)
     web.trust_reverse_proxies(app)
+    web.register_transactions(app)
     return app
 
 

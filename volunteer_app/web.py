@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from volunteer_app.core import bounds
+from volunteer_app.core import bounds, transaction
 from volunteer_app.core import time as timefmt
 from volunteer_app.core.errors import DomainError
 from volunteer_app.core.phone import display as display_phone
@@ -207,7 +207,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
+        """Every refusal a service raises in a request ends here: whatever the action wrote
+        is rolled back, and the view's own answer (see core/transaction.py) is given."""
         db.session.rollback()
+        answer = transaction.refusal_answer(error)
+        if answer is not None:
+            return answer
         # A refused form action goes back to the page it came from with the reason shown.
         referrer = request.referrer
         if request.method == "POST" and referrer and urlsplit(referrer).netloc == request.host:
@@ -237,6 +242,12 @@ def register_security_headers(app: Flask) -> None:
                 "Strict-Transport-Security", app.config["STRICT_TRANSPORT_SECURITY"]
             )
         return response
+
+
+def register_transactions(app: Flask) -> None:
+    """One commit per request, after the view (core/transaction.py). Registered last, so its
+    after_request hook runs before every other one."""
+    transaction.init_app(app)
 
 
 def trust_reverse_proxies(app: Flask) -> None:

@@ -60,7 +60,9 @@ def reads_only() -> bool:
 @contextmanager
 def writing(session: sa.orm.Session) -> Iterator[None]:
     """Lets a GET request write: the read it was in ends (a deferred transaction cannot be
-    made immediate), and the block's transaction begins IMMEDIATE; commit it in the block."""
+    made immediate), the block's transaction begins IMMEDIATE and is committed when the block
+    ends. Anywhere else (a POST, the CLI) the block is part of the transaction it is in, which
+    commits as it always does (a request at its end, see core/transaction.py)."""
     if not reads_only():
         yield
         return
@@ -68,6 +70,7 @@ def writing(session: sa.orm.Session) -> Iterator[None]:
     token = _writing.set(True)
     try:
         yield
+        session.commit()
     finally:
         _writing.reset(token)
 
