@@ -105,10 +105,6 @@ def _outcome_value(form, field) -> None:
         raise ValidationError(error)
 
 
-class ActionForm(FlaskForm):
-    """A one-button form (confirm, move to the waitlist): only its CSRF token."""
-
-
 class FindWalkInForm(OneSubmission, FlaskForm):
     """A walk-in who already has an account, found by email or phone."""
 

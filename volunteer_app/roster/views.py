@@ -25,7 +25,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from volunteer_app.core import confirm, submissions
+from volunteer_app.core import confirm, submissions, transaction
 from volunteer_app.core.auth import (
     admin_required,
     can_manage_organization,
@@ -35,6 +35,7 @@ from volunteer_app.core.auth import (
 )
 from volunteer_app.core.db import utcnow, writing
 from volunteer_app.core.errors import DomainError, NotFound
+from volunteer_app.core.forms import ActionForm
 from volunteer_app.core.time import format_local, local
 from volunteer_app.extensions import db, limiter
 from volunteer_app.hours import services as hours
@@ -54,11 +55,6 @@ def _to_roster(shift_id: int, anchor: str | None = None):
     return redirect(url_for(".roster", shift_id=shift_id, _anchor=anchor), 303)
 
 
-def _refused(refusal: DomainError) -> None:
-    db.session.rollback()
-    flash(refusal.message, "error")
-
-
 # ---------------------------------------------------------------------------------------------
 # The roster
 
@@ -71,7 +67,6 @@ def _close_forgotten_if_ended(shift: Shift, now) -> None:
     ):
         with writing(db.session):
             hours.close_forgotten_check_outs(now=now, shift_id=shift.id)
-            db.session.commit()
 
 
 def _render_roster(shift: Shift, *, now, find_form=None, new_form=None, outcomes_form=None):
@@ -97,7 +92,7 @@ def _render_roster(shift: Shift, *, now, find_form=None, new_form=None, outcomes
         now=now,
         find_form=find_form or forms.FindWalkInForm(prefix="find"),
         new_form=new_form or forms.NewWalkInForm(prefix="new"),
-        action_form=forms.ActionForm(),
+        action_form=ActionForm(),
         outcomes_form=outcomes_form,
         metrics=metrics,
         records=records,
@@ -155,13 +150,9 @@ def walk_in_existing(shift_id: int):
         return _render_roster(shift, now=now, find_form=form)
     if (repeat := submissions.claim(form, now=now)) is not None:
         return repeat
-    try:
-        result = services.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
-    except DomainError as refusal:
-        _refused(refusal)
-        return _to_roster(shift.id, "walk-in")
+    transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="walk-in"))
+    result = services.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
     submissions.saved(form, url_for(".roster", shift_id=shift.id))
-    db.session.commit()
     _walk_in_done(shift, result, person, created=False)
     return _to_roster(shift.id)
 
@@ -176,20 +167,16 @@ def walk_in_new(shift_id: int):
         return _render_roster(shift, now=now, new_form=form)
     if (repeat := submissions.claim(form, now=now)) is not None:
         return repeat
-    try:
-        result, person, created = services.add_new_walk_in(
-            form.name.data,
-            form.phone.data,
-            shift,
-            agreed_to_texts=form.agreed_to_texts.data,
-            now=now,
-            when_full=form.when_full.data,
-        )
-    except DomainError as refusal:
-        _refused(refusal)
-        return _to_roster(shift.id, "walk-in")
+    transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="walk-in"))
+    result, person, created = services.add_new_walk_in(
+        form.name.data,
+        form.phone.data,
+        shift,
+        agreed_to_texts=form.agreed_to_texts.data,
+        now=now,
+        when_full=form.when_full.data,
+    )
     submissions.saved(form, url_for(".roster", shift_id=shift.id))
-    db.session.commit()
     _walk_in_done(shift, result, person, created)
     return _to_roster(shift.id)
 
@@ -206,14 +193,10 @@ def _roster_signup_or_404(shift: Shift, signup_id: int):
 def confirm_signup(shift_id: int, signup_id: int):
     shift = require_shift(shift_id)
     signup = _roster_signup_or_404(shift, signup_id)
-    if not forms.ActionForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.confirm_from_waitlist(signup, now=utcnow())
-    except DomainError as refusal:
-        _refused(refusal)
-        return _to_roster(shift.id, "waitlist")
-    db.session.commit()
+    transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="waitlist"))
+    services.confirm_from_waitlist(signup, now=utcnow())
     flash(_("%(name)s is confirmed.", name=signup.user.display_name), "success")
     return _to_roster(shift.id, "waitlist")
 
@@ -241,14 +224,10 @@ def waitlist_signup(shift_id: int, signup_id: int):
             back_url=url_for(".roster", shift_id=shift.id),
             back_label=_("No, keep their spot"),
         )
-    if not forms.ActionForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.move_to_waitlist(signup, now=utcnow())
-    except DomainError as refusal:
-        _refused(refusal)
-        return _to_roster(shift.id)
-    db.session.commit()
+    transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id))
+    services.move_to_waitlist(signup, now=utcnow())
     flash(
         _(
             "%(name)s moved to the end of the waitlist. The freed spot stays open until "
@@ -273,13 +252,9 @@ def shift_outcomes(shift_id: int):
         return _render_roster(shift, now=now, outcomes_form=form)
     if (repeat := submissions.claim(form, now=now)) is not None:
         return repeat
-    try:
-        recorded = services.record_shift_outcomes(shift, form.values(), by=_me(), now=now)
-    except DomainError as refusal:
-        _refused(refusal)
-        return _to_roster(shift.id, "outcomes")
+    transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="outcomes"))
+    recorded = services.record_shift_outcomes(shift, form.values(), by=_me(), now=now)
     submissions.saved(form, url_for(".roster", shift_id=shift.id, _anchor="outcomes"))
-    db.session.commit()
     if recorded:
         flash(ngettext("%(num)d value recorded.", "%(num)d values recorded.", recorded), "success")
     else:
@@ -334,12 +309,8 @@ def attendance(shift_id: int):
     roster = services.load_roster(shift, attendance_only=True)
     form = forms.attendance_form(roster.confirmed)
     if form.validate_on_submit():
-        try:
-            result = services.mark_attendance(shift, form.marks(), by=_me(), now=now)
-        except DomainError as refusal:
-            _refused(refusal)
-            return redirect(url_for(".attendance", shift_id=shift.id), 303)
-        db.session.commit()
+        transaction.refusal_goes_to(url_for(".attendance", shift_id=shift.id))
+        result = services.mark_attendance(shift, form.marks(), by=_me(), now=now)
         flash(
             _(
                 "Attendance saved: %(present)d present, %(absent)d absent.",
@@ -419,6 +390,14 @@ def _check_in_or_out(form, me, shift: Shift, *, now, leaving: bool):
     return services.check_in_by_phone(shift, phone, now=now)
 
 
+def _check_in_refused(refusal: DomainError, form, back: str):
+    # A wrong code or number is what a guesser sends: it counts towards the brake.
+    g.checkin_missed = isinstance(refusal, services.WrongNumber) or (
+        isinstance(refusal, services.WrongSheetCode) and bool(form.sheet.data)
+    )
+    return redirect(back, 303)
+
+
 @bp.route("/checkin/<code>", methods=["GET", "POST"])
 @_brake_misses()
 def checkin(code: str):
@@ -431,17 +410,8 @@ def checkin(code: str):
     if form.validate_on_submit():
         leaving = bool(form.check_out.data)
         back = url_for(".checkin", code=shift.code, sheet=form.sheet.data or None)
-        try:
-            entry = _check_in_or_out(form, me, shift, now=now, leaving=leaving)
-        except DomainError as refusal:
-            db.session.rollback()
-            # A wrong code or number is what a guesser sends: it counts towards the brake.
-            g.checkin_missed = isinstance(refusal, services.WrongNumber) or (
-                isinstance(refusal, services.WrongSheetCode) and bool(form.sheet.data)
-            )
-            flash(refusal.message, "error")
-            return redirect(back, 303)
-        db.session.commit()
+        transaction.refusal_shows(lambda refusal: _check_in_refused(refusal, form, back))
+        entry = _check_in_or_out(form, me, shift, now=now, leaving=leaving)
         if leaving:
             hours_text = format_decimal(entry.minutes / 60, "#,##0.##")
             flash(_("Thank you! %(hours)s hours are credited to you.", hours=hours_text), "success")
@@ -505,30 +475,29 @@ def report_hours():
         SelectChoice(i.id, i.title, optgroup=served_group) for i in served
     ] + [SelectChoice(i.id, i.title, optgroup=others_group) for i in others]
     by_id = {i.id: i for i in served + others}
+
+    def page():
+        return render_template(
+            "roster/report_hours.html", form=form, has_initiatives=bool(by_id)
+        ), (400 if form.errors else 200)
+
     if form.validate_on_submit():
         initiative = by_id[form.initiative_id.data]
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
-        try:
-            hours.report_hours(
-                me,
-                initiative,
-                served_on=form.served_on.data,
-                minutes=form.minutes,
-                note=form.note.data or "",
-                now=utcnow(),
-            )
-        except DomainError as refusal:
-            db.session.rollback()
-            form.served_on.errors.append(refusal.message)
-        else:
-            submissions.saved(form, url_for(".my_hours"))
-            db.session.commit()
-            flash(_("Thank you! Your hours are waiting for a coordinator's approval."), "success")
-            return redirect(url_for(".my_hours"), 303)
-    return render_template("roster/report_hours.html", form=form, has_initiatives=bool(by_id)), (
-        400 if form.errors else 200
-    )
+        transaction.refusal_shows(lambda refusal: page(), on=form.served_on)
+        hours.report_hours(
+            me,
+            initiative,
+            served_on=form.served_on.data,
+            minutes=form.minutes,
+            note=form.note.data or "",
+            now=utcnow(),
+        )
+        submissions.saved(form, url_for(".my_hours"))
+        flash(_("Thank you! Your hours are waiting for a coordinator's approval."), "success")
+        return redirect(url_for(".my_hours"), 303)
+    return page()
 
 
 @bp.route("/coordinate/hours", methods=["GET", "POST"])
@@ -539,14 +508,10 @@ def hours_queue():
     if form.validate_on_submit():
         entries = services.manageable_hours_entries(me, form.entry_ids.data)
         approve = not form.reject.data
-        try:
-            reviewed = hours.review_hours(
-                entries, approve=approve, by=me, reason=form.reason.data or "", now=utcnow()
-            )
-        except DomainError as refusal:
-            _refused(refusal)
-            return redirect(url_for(".hours_queue"), 303)
-        db.session.commit()
+        transaction.refusal_goes_to(url_for(".hours_queue"))
+        reviewed = hours.review_hours(
+            entries, approve=approve, by=me, reason=form.reason.data or "", now=utcnow()
+        )
         if approve:
             message = ngettext(
                 "%(num)d entry approved.", "%(num)d entries approved.", len(reviewed)
@@ -573,25 +538,24 @@ def hours_edit(entry_id: int):
     form = forms.HoursCorrectionForm()
     if request.method == "GET":
         form.hours.data = f"{entry.minutes / 60:g}"
+
+    def page():
+        return render_template(
+            "roster/hours_edit.html",
+            entry=entry,
+            form=form,
+            trail=hours.hours_trail(entry),
+            tz=entry.initiative.timezone,
+        ), (400 if form.errors else 200)
+
     if form.validate_on_submit():
-        try:
-            hours.correct_hours(
-                entry, minutes=form.minutes, by=_me(), reason=form.reason.data, now=utcnow()
-            )
-        except DomainError as refusal:
-            db.session.rollback()
-            form.hours.errors.append(refusal.message)
-        else:
-            db.session.commit()
-            flash(_("Hours corrected. The change is in the trail below."), "success")
-            return redirect(url_for(".hours_edit", entry_id=entry.id), 303)
-    return render_template(
-        "roster/hours_edit.html",
-        entry=entry,
-        form=form,
-        trail=hours.hours_trail(entry),
-        tz=entry.initiative.timezone,
-    ), (400 if form.errors else 200)
+        transaction.refusal_shows(lambda refusal: page(), on=form.hours)
+        hours.correct_hours(
+            entry, minutes=form.minutes, by=_me(), reason=form.reason.data, now=utcnow()
+        )
+        flash(_("Hours corrected. The change is in the trail below."), "success")
+        return redirect(url_for(".hours_edit", entry_id=entry.id), 303)
+    return page()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,37 +569,36 @@ def initiative_outcomes(initiative_id: int):
     metrics = list(initiative.metrics)
     form = forms.PartnerReportForm()
     form.metric_id.choices = [SelectChoice(m.id, f"{m.name} ({m.unit})") for m in metrics]
+
+    def page():
+        return render_template(
+            "roster/initiative_outcomes.html",
+            initiative=initiative,
+            tz=initiative.timezone,
+            metrics=metrics,
+            form=form,
+            listing=services.initiative_outcome_records(initiative),
+            void_form=forms.VoidOutcomeForm(formdata=None),
+        ), (400 if form.errors else 200)
+
     if metrics and form.validate_on_submit():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
-        try:
-            services.record_partner_report(
-                initiative,
-                form.metric_id.data,
-                form.value.data,
-                period_start_on=form.period_start_on.data,
-                period_end_on=form.period_end_on.data,
-                note=form.note.data or "",
-                by=_me(),
-                now=utcnow(),
-            )
-        except DomainError as refusal:
-            db.session.rollback()
-            form.period_end_on.errors.append(refusal.message)
-        else:
-            submissions.saved(form, url_for(".initiative_outcomes", initiative_id=initiative.id))
-            db.session.commit()
-            flash(_("Report recorded."), "success")
-            return redirect(url_for(".initiative_outcomes", initiative_id=initiative.id), 303)
-    return render_template(
-        "roster/initiative_outcomes.html",
-        initiative=initiative,
-        tz=initiative.timezone,
-        metrics=metrics,
-        form=form,
-        listing=services.initiative_outcome_records(initiative),
-        void_form=forms.VoidOutcomeForm(formdata=None),
-    ), (400 if form.errors else 200)
+        transaction.refusal_shows(lambda refusal: page(), on=form.period_end_on)
+        services.record_partner_report(
+            initiative,
+            form.metric_id.data,
+            form.value.data,
+            period_start_on=form.period_start_on.data,
+            period_end_on=form.period_end_on.data,
+            note=form.note.data or "",
+            by=_me(),
+            now=utcnow(),
+        )
+        submissions.saved(form, url_for(".initiative_outcomes", initiative_id=initiative.id))
+        flash(_("Report recorded."), "success")
+        return redirect(url_for(".initiative_outcomes", initiative_id=initiative.id), 303)
+    return page()
 
 
 @bp.route("/coordinate/outcomes/<int:record_id>/void", methods=["GET", "POST"])
@@ -671,7 +634,6 @@ def void_outcome_record(record_id: int):
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back, 303)
     void_outcome(record, by=_me(), reason=form.reason.data.strip(), now=utcnow())
-    db.session.commit()
     flash(_("The value is withdrawn; it stays in the list, struck through."), "success")
     return redirect(back, 303)
 
@@ -688,7 +650,6 @@ def settings():
         form.hours_rounding_minutes.data = int(get_setting("hours_rounding_minutes"))
     if form.validate_on_submit():
         set_setting("hours_rounding_minutes", form.hours_rounding_minutes.data)
-        db.session.commit()
         current_app.logger.info(
             "hours_rounding_minutes set to %s by user %s",
             form.hours_rounding_minutes.data,

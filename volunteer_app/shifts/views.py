@@ -18,12 +18,12 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from volunteer_app.core import transaction
 from volunteer_app.core.db import utcnow
-from volunteer_app.core.errors import DomainError, NotFound
+from volunteer_app.core.errors import NotFound
+from volunteer_app.core.forms import ActionForm
 from volunteer_app.core.time import local
-from volunteer_app.extensions import db
 from volunteer_app.shifts import calendar, services
-from volunteer_app.shifts.forms import ActionForm
 from volunteer_app.shifts.models import Shift, SignupSource, SignupStatus
 
 bp = Blueprint("shifts", __name__)
@@ -80,13 +80,8 @@ def signup(shift_id: int):
         return redirect(url_for("accounts.login", next=url_for(".detail", shift_id=shift.id)))
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        result = services.signup_for_shift(_viewer(), shift, now=utcnow(), source=SignupSource.WEB)
-    except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-        return _back_to(shift_id)
-    db.session.commit()
+    transaction.refusal_goes_to(url_for(".detail", shift_id=shift_id))
+    result = services.signup_for_shift(_viewer(), shift, now=utcnow(), source=SignupSource.WEB)
     if result.waitlisted:
         flash(
             _(
@@ -121,13 +116,8 @@ def cancel(signup_id: int):
             form=form,
         )
     was_waiting = signup.status == SignupStatus.WAITLISTED
-    try:
-        services.cancel_signup(signup, now=utcnow())
-    except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-        return redirect(url_for(".my_shifts"), 303)
-    db.session.commit()
+    transaction.refusal_goes_to(url_for(".my_shifts"))
+    services.cancel_signup(signup, now=utcnow())
     if was_waiting:
         flash(_("You have left the waitlist."), "success")
     else:
@@ -156,7 +146,6 @@ def rotate_calendar():
         abort(400)
     first = current_user.calendar_token is None
     calendar.rotate_calendar_token(_viewer())
-    db.session.commit()
     if first:
         flash(_("Your calendar link is ready. Add it to your calendar app."), "success")
     else:
@@ -170,7 +159,6 @@ def revoke_calendar():
     if not ActionForm().validate_on_submit():
         abort(400)
     calendar.revoke_calendar_token(_viewer())
-    db.session.commit()
     flash(_("Your calendar link is switched off."), "success")
     return redirect(url_for(".my_shifts", _anchor="calendar"), 303)
 
