@@ -9,8 +9,6 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
 
 from volunteer_app.accounts import services, sessions
 from volunteer_app.accounts.forms import (
@@ -20,10 +18,10 @@ from volunteer_app.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from volunteer_app.accounts.services import AccountInactive, FieldError, InvalidResetLink
-from volunteer_app.core import submissions
+from volunteer_app.accounts.services import InvalidResetLink
+from volunteer_app.core import submissions, transaction
 from volunteer_app.core.time import utcnow
-from volunteer_app.extensions import db, limiter
+from volunteer_app.extensions import limiter
 
 bp = Blueprint("accounts", __name__)
 
@@ -101,24 +99,23 @@ def _start_login(user, *, remember: bool = False) -> None:
     )
 
 
-def _show_error(form: FlaskForm, error: FieldError) -> None:
-    """Put a refused rule next to its field, or above the form when no field matches."""
-    target = getattr(form, error.field, None) if error.field else None
-    if target is None or not hasattr(target, "errors"):
-        form.form_errors.append(error.message)
-    else:
-        target.errors = [*target.errors, error.message]
-
-
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(_requested_next() or _home())
     form = RegisterForm()
+
+    def page():
+        return render_template("accounts/register.html", form=form, next=_requested_next())
+
     if form.validate_on_submit():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
-        try:
+        transaction.refusal_shows(lambda error: page(), on=form)
+        # Another request may take this email or phone between our check and our insert.
+        with transaction.lost_race_means(
+            lambda: services.explain_conflict(form.email.data, form.phone.data)
+        ):
             user = services.register_user(
                 name=form.name.data,
                 email=form.email.data,
@@ -129,20 +126,11 @@ def register():
                 now=utcnow(),
             )
             _start_login(user)
-            after = submissions.saved(form, _after_registration_url())
-            db.session.commit()
-        except FieldError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        except IntegrityError:
-            # Another request took this email or phone between our check and our insert.
-            db.session.rollback()
-            _show_error(form, services.explain_conflict(form.email.data, form.phone.data))
-        else:
-            login_user(user)
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
-            return redirect(after)
-    return render_template("accounts/register.html", form=form, next=_requested_next())
+        after = submissions.saved(form, _after_registration_url())
+        login_user(user)
+        flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
+        return redirect(after)
+    return page()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -152,27 +140,27 @@ def login():
     if current_user.is_authenticated:
         return redirect(_requested_next() or _home())
     form = LoginForm()
+
+    def page():
+        return render_template("accounts/login.html", form=form, next=_requested_next())
+
     if form.validate_on_submit():
-        try:
-            user = services.authenticate(form.email.data, form.password.data, now=utcnow())
-        except AccountInactive as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-        else:
-            if user is None:
-                form.form_errors.append(
-                    _(
-                        "That email and password do not match an account. Check them, or "
-                        "reset your password."
-                    )
+        # An account that is switched off (AccountInactive) is said above the form.
+        transaction.refusal_shows(lambda error: page(), on=form)
+        user = services.authenticate(form.email.data, form.password.data, now=utcnow())
+        if user is None:
+            form.form_errors.append(
+                _(
+                    "That email and password do not match an account. Check them, or "
+                    "reset your password."
                 )
-            else:
-                _start_login(user, remember=form.remember.data)
-                db.session.commit()
-                login_user(user, remember=form.remember.data)
-                flash(_("You are logged in."), "success")
-                return redirect(_requested_next() or _home())
-    return render_template("accounts/login.html", form=form, next=_requested_next())
+            )
+            return page()
+        _start_login(user, remember=form.remember.data)
+        login_user(user, remember=form.remember.data)
+        flash(_("You are logged in."), "success")
+        return redirect(_requested_next() or _home())
+    return page()
 
 
 @bp.route("/logout", methods=["POST"])
@@ -180,7 +168,6 @@ def logout():
     # The login ends on the server too: a copy of either cookie opens nothing afterwards.
     if current_user.is_authenticated:
         sessions.end_login_session(current_user.login_session, now=utcnow())
-        db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(_home())
@@ -190,7 +177,6 @@ def logout():
 @login_required
 def logout_everywhere():
     ended = sessions.end_every_login_session(current_user, now=utcnow())
-    db.session.commit()
     logout_user()
     flash(
         ngettext(
@@ -226,21 +212,23 @@ def forgot_password():
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     form = ResetPasswordForm()
-    try:
-        if not form.validate_on_submit():
-            services.user_for_reset_token(token, now=utcnow())
-            return render_template("accounts/reset_password.html", form=form, token=token)
-        user = services.reset_password(token, form.password.data, now=utcnow())
-        _start_login(user)
-        db.session.commit()
-    except InvalidResetLink as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("accounts.forgot_password"))
-    except FieldError as error:
-        db.session.rollback()
-        _show_error(form, error)
+
+    def page():
         return render_template("accounts/reset_password.html", form=form, token=token)
+
+    def refused(error):
+        if isinstance(error, InvalidResetLink):  # expired, used or mistyped: ask for a new one
+            flash(error.message, "error")
+            return redirect(url_for("accounts.forgot_password"))
+        transaction.show_on(form, error)  # a password the rules refuse
+        return page()
+
+    transaction.refusal_shows(refused, on=transaction.PAGE)
+    if not form.validate_on_submit():
+        services.user_for_reset_token(token, now=utcnow())
+        return page()
+    user = services.reset_password(token, form.password.data, now=utcnow())
+    _start_login(user)
     login_user(user)
     flash(_("Your new password is saved and you are logged in."), "success")
     return redirect(_home())
@@ -256,21 +244,18 @@ def profile():
     else:
         form = ProfileForm(choices, data=ProfileForm.initial_data(services.profile_data_of(user)))
     if form.validate_on_submit():
-        try:
+        transaction.refusal_shows(lambda error: _profile_page(user, form), on=form)
+        # Another account may take this phone number between our check and our update.
+        with transaction.lost_race_means(
+            lambda: services.explain_conflict(None, form.phone.data, exclude_user_id=user.id)
+        ):
             services.update_profile(user, form.profile_data(), now=utcnow())
-            db.session.commit()
-        except FieldError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        except IntegrityError:
-            # Another account took this phone number between our check and our update.
-            db.session.rollback()
-            _show_error(
-                form, services.explain_conflict(None, form.phone.data, exclude_user_id=user.id)
-            )
-        else:
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for("accounts.profile"))
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    return _profile_page(user, form)
+
+
+def _profile_page(user, form: ProfileForm):
     return render_template(
         "accounts/profile.html",
         form=form,

@@ -131,10 +131,6 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ActionForm(FlaskForm):
-    """A one-button form (publish, close, cancel, remove): only its CSRF token."""
-
-
 # ---------------------------------------------------------------------------------------------
 # Organizations and invitations
 

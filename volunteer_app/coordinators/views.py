@@ -27,7 +27,7 @@ from werkzeug.routing import BuildError
 
 from volunteer_app.accounts.models import Organization
 from volunteer_app.coordinators import forms, services
-from volunteer_app.core import confirm, submissions
+from volunteer_app.core import confirm, submissions, transaction
 from volunteer_app.core.auth import (
     admin_required,
     can_manage_organization,
@@ -37,6 +37,7 @@ from volunteer_app.core.auth import (
 )
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import Conflict, DomainError
+from volunteer_app.core.forms import ActionForm
 from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.extensions import db
 from volunteer_app.initiatives import manage
@@ -50,13 +51,6 @@ bp = Blueprint("coordinators", __name__, url_prefix="/coordinate")
 
 def _me():
     return current_user._get_current_object()
-
-
-def _refused(error: DomainError) -> int:
-    """Undo whatever the refused service wrote and show why above the form."""
-    db.session.rollback()
-    flash(error.message, "error")
-    return error.status_code
 
 
 @bp.context_processor
@@ -133,28 +127,26 @@ def new_initiative():
             for details in manage.metrics_from_blueprint(blueprint.slug):
                 form.metrics.append_entry()
                 form.metrics[-1].form.fill(details)
-    status = 200
+
+    def page(status: int):
+        return (
+            render_template("coordinators/initiative_form.html", form=form, blueprint=blueprint),
+            status,
+        )
+
     if form.validate_on_submit():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
-        try:
+        transaction.refusal_shows(lambda error: page(error.status_code))
+        # Someone may take the same address between our check and our insert.
+        with transaction.lost_race_means(
+            lambda: Conflict(_("That title was just taken. Please save again."))
+        ):
             initiative = manage.create_initiative(_me(), form.details(), now=utcnow())
-            page = submissions.saved(form, url_for(".initiative", initiative_id=initiative.id))
-            db.session.commit()
-        except DomainError as error:
-            status = _refused(error)
-        except sa.exc.IntegrityError:
-            # Someone took the same address between our check and the commit.
-            status = _refused(Conflict(_("That title was just taken. Please save again.")))
-        else:
-            flash(_("Initiative created as a draft. Add shifts, then publish it."), "success")
-            return redirect(page, 303)
-    elif form.is_submitted():
-        status = 400
-    return (
-        render_template("coordinators/initiative_form.html", form=form, blueprint=blueprint),
-        status,
-    )
+        done = submissions.saved(form, url_for(".initiative", initiative_id=initiative.id))
+        flash(_("Initiative created as a draft. Add shifts, then publish it."), "success")
+        return redirect(done, 303)
+    return page(400 if form.is_submitted() else 200)
 
 
 @bp.route("/initiatives/<int:initiative_id>")
@@ -168,7 +160,7 @@ def initiative(initiative_id: int):
         page=page,
         initiative=loaded,
         tz=loaded.timezone,
-        action_form=forms.ActionForm(),
+        action_form=ActionForm(),
         export_form=forms.ExportRangeForm(formdata=None),
         export_kinds=services.EXPORT_KINDS,
         blueprint=get_blueprint(loaded.blueprint),
@@ -183,31 +175,27 @@ def edit_initiative(initiative_id: int):
     _reference_choices(form)
     if request.method == "GET":
         form.fill(initiative)
-    status = 200
+
+    def page(status: int):
+        return (
+            render_template("coordinators/initiative_form.html", form=form, initiative=initiative),
+            status,
+        )
+
     if form.validate_on_submit():
-        try:
-            manage.update_initiative(_me(), initiative, form.details())
-            db.session.commit()
-        except DomainError as error:
-            status = _refused(error)
-        else:
-            flash(_("Initiative saved."), "success")
-            return redirect(url_for(".initiative", initiative_id=initiative.id), 303)
-    elif form.is_submitted():
-        status = 400
-    return (
-        render_template("coordinators/initiative_form.html", form=form, initiative=initiative),
-        status,
-    )
+        transaction.refusal_shows(lambda error: page(error.status_code))
+        manage.update_initiative(_me(), initiative, form.details())
+        flash(_("Initiative saved."), "success")
+        return redirect(url_for(".initiative", initiative_id=initiative.id), 303)
+    return page(400 if form.is_submitted() else 200)
 
 
 def _status_change(initiative_id: int, change, message: str):
     initiative = require_initiative(initiative_id)
-    form = forms.ActionForm()
+    form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
     change(initiative)
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for(".initiative", initiative_id=initiative.id), 303)
 
@@ -260,27 +248,24 @@ def _require_metric(metric_id: int) -> OutcomeMetric:
 def new_goal(initiative_id: int):
     initiative = require_initiative(initiative_id)
     form = forms.NewMetricForm()
-    status = 200
+
+    def page(status: int):
+        return (
+            render_template("coordinators/goal_form.html", form=form, initiative=initiative),
+            status,
+        )
+
     if form.validate_on_submit():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
-        try:
-            manage.add_metric(initiative, form.metric_details(), now=utcnow())
-            page = submissions.saved(
-                form, url_for(".initiative", initiative_id=initiative.id) + "#goals"
-            )
-            db.session.commit()
-        except DomainError as error:
-            status = _refused(error)
-        else:
-            flash(_("Goal added."), "success")
-            return redirect(page, 303)
-    elif form.is_submitted():
-        status = 400
-    return (
-        render_template("coordinators/goal_form.html", form=form, initiative=initiative),
-        status,
-    )
+        transaction.refusal_shows(lambda error: page(error.status_code))
+        manage.add_metric(initiative, form.metric_details(), now=utcnow())
+        done = submissions.saved(
+            form, url_for(".initiative", initiative_id=initiative.id) + "#goals"
+        )
+        flash(_("Goal added."), "success")
+        return redirect(done, 303)
+    return page(400 if form.is_submitted() else 200)
 
 
 @bp.route("/goals/<int:metric_id>/edit", methods=["GET", "POST"])
@@ -300,30 +285,25 @@ def edit_goal(metric_id: int):
                 sms_keyword=metric.sms_keyword,
             )
         )
-    status = 200
+
+    def page(status: int):
+        return (
+            render_template(
+                "coordinators/goal_form.html",
+                form=form,
+                initiative=metric.initiative,
+                metric=metric,
+                delete_form=ActionForm(formdata=None),
+            ),
+            status,
+        )
+
     if form.validate_on_submit():
-        try:
-            manage.update_metric(metric, form.metric_details())
-            db.session.commit()
-        except DomainError as error:
-            status = _refused(error)
-        else:
-            flash(_("Goal saved."), "success")
-            return redirect(
-                url_for(".initiative", initiative_id=metric.initiative_id) + "#goals", 303
-            )
-    elif form.is_submitted():
-        status = 400
-    return (
-        render_template(
-            "coordinators/goal_form.html",
-            form=form,
-            initiative=metric.initiative,
-            metric=metric,
-            delete_form=forms.ActionForm(formdata=None),
-        ),
-        status,
-    )
+        transaction.refusal_shows(lambda error: page(error.status_code))
+        manage.update_metric(metric, form.metric_details())
+        flash(_("Goal saved."), "success")
+        return redirect(url_for(".initiative", initiative_id=metric.initiative_id) + "#goals", 303)
+    return page(400 if form.is_submitted() else 200)
 
 
 @bp.route("/goals/<int:metric_id>/delete", methods=["GET", "POST"])
@@ -347,14 +327,10 @@ def delete_goal(metric_id: int):
             back_url=url_for(".edit_goal", metric_id=metric.id),
             back_label=_("No, keep it"),
         )
-    if not forms.ActionForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        manage.delete_metric(metric)
-        db.session.commit()
-    except DomainError as error:
-        _refused(error)
-        return redirect(url_for(".edit_goal", metric_id=metric_id), 303)
+    transaction.refusal_goes_to(url_for(".edit_goal", metric_id=metric_id))
+    manage.delete_metric(metric)
     flash(_("Goal deleted."), "success")
     return redirect(url_for(".initiative", initiative_id=initiative_id) + "#goals", 303)
 
@@ -376,40 +352,37 @@ def new_shift(initiative_id: int):
     initiative = require_initiative(initiative_id)
     form = forms.NewShiftForm()
     _shift_choices(form, initiative)
-    status = 200
+
+    def page(status: int):
+        return (
+            render_template("coordinators/shift_form.html", form=form, initiative=initiative),
+            status,
+        )
+
     if form.validate_on_submit():
         now = utcnow()
         if (repeat := submissions.claim(form, now=now)) is not None:
             return repeat
-        try:
-            if form.is_series:
-                created = scheduling.create_series(
-                    initiative,
-                    form.details(),
-                    weekdays=form.repeat_weekdays.data,
-                    until_on=form.repeat_until.data,
-                    now=now,
-                )
-            else:
-                created = [scheduling.create_shift(initiative, form.details(), now=now)]
-            page = submissions.saved(
-                form, url_for(".initiative", initiative_id=initiative.id) + "#shifts"
+        transaction.refusal_shows(lambda error: page(error.status_code))
+        if form.is_series:
+            created = scheduling.create_series(
+                initiative,
+                form.details(),
+                weekdays=form.repeat_weekdays.data,
+                until_on=form.repeat_until.data,
+                now=now,
             )
-            db.session.commit()
-        except DomainError as error:
-            status = _refused(error)
         else:
-            flash(
-                ngettext("%(num)d shift scheduled.", "%(num)d shifts scheduled.", len(created)),
-                "success",
-            )
-            return redirect(page, 303)
-    elif form.is_submitted():
-        status = 400
-    return (
-        render_template("coordinators/shift_form.html", form=form, initiative=initiative),
-        status,
-    )
+            created = [scheduling.create_shift(initiative, form.details(), now=now)]
+        done = submissions.saved(
+            form, url_for(".initiative", initiative_id=initiative.id) + "#shifts"
+        )
+        flash(
+            ngettext("%(num)d shift scheduled.", "%(num)d shifts scheduled.", len(created)),
+            "success",
+        )
+        return redirect(done, 303)
+    return page(400 if form.is_submitted() else 200)
 
 
 @bp.route("/shifts/<int:shift_id>", methods=["GET", "POST"])
@@ -421,34 +394,29 @@ def shift(shift_id: int):
     _shift_choices(form, initiative)
     if request.method == "GET":
         form.fill(scheduling.details_of(shift))
-    status = 200
+
+    def page(status: int):
+        return (
+            render_template(
+                "coordinators/shift.html",
+                shift=shift,
+                initiative=initiative,
+                tz=initiative.timezone,
+                form=form,
+                action_form=ActionForm(formdata=None),
+                duplicate_form=forms.DuplicateShiftForm(formdata=None),
+                started=shift.starts_at <= utcnow(),
+                now=utcnow(),
+            ),
+            status,
+        )
+
     if form.validate_on_submit():
-        try:
-            result = scheduling.update_shift(
-                shift, form.details(), now=utcnow(), scope=form.scope.data
-            )
-            db.session.commit()
-        except DomainError as error:
-            status = _refused(error)
-        else:
-            flash(_update_message(result), "success")
-            return redirect(url_for(".shift", shift_id=shift.id), 303)
-    elif form.is_submitted():
-        status = 400
-    return (
-        render_template(
-            "coordinators/shift.html",
-            shift=shift,
-            initiative=initiative,
-            tz=initiative.timezone,
-            form=form,
-            action_form=forms.ActionForm(formdata=None),
-            duplicate_form=forms.DuplicateShiftForm(formdata=None),
-            started=shift.starts_at <= utcnow(),
-            now=utcnow(),
-        ),
-        status,
-    )
+        transaction.refusal_shows(lambda error: page(error.status_code))
+        result = scheduling.update_shift(shift, form.details(), now=utcnow(), scope=form.scope.data)
+        flash(_update_message(result), "success")
+        return redirect(url_for(".shift", shift_id=shift.id), 303)
+    return page(400 if form.is_submitted() else 200)
 
 
 def _update_message(result: scheduling.ShiftUpdate) -> str:
@@ -501,15 +469,11 @@ def cancel_shift(shift_id: int):
             back_url=url_for(".shift", shift_id=shift.id),
             back_label=_("No, keep the shift"),
         )
-    if not forms.ActionForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        scheduling.cancel_shift(shift, now=utcnow())
-        db.session.commit()
-    except DomainError as error:
-        _refused(error)
-    else:
-        flash(_("Shift cancelled. Everyone signed up is being told."), "success")
+    transaction.refusal_goes_to(url_for(".shift", shift_id=shift_id))
+    scheduling.cancel_shift(shift, now=utcnow())
+    flash(_("Shift cancelled. Everyone signed up is being told."), "success")
     return redirect(url_for(".shift", shift_id=shift_id), 303)
 
 
@@ -525,15 +489,11 @@ def duplicate_shift(shift_id: int):
         return redirect(url_for(".shift", shift_id=shift_id) + "#duplicate", 303)
     if (repeat := submissions.claim(form, now=utcnow())) is not None:
         return repeat
-    try:
-        copy = scheduling.duplicate_shift(shift, form.on_date.data, now=utcnow())
-        page = submissions.saved(form, url_for(".shift", shift_id=copy.id))
-        db.session.commit()
-    except DomainError as error:
-        _refused(error)
-        return redirect(url_for(".shift", shift_id=shift_id) + "#duplicate", 303)
+    transaction.refusal_goes_to(url_for(".shift", shift_id=shift_id) + "#duplicate")
+    copy = scheduling.duplicate_shift(shift, form.on_date.data, now=utcnow())
+    done = submissions.saved(form, url_for(".shift", shift_id=copy.id))
     flash(_("Shift copied. Its text code is %(code)s.", code=copy.code), "success")
-    return redirect(page, 303)
+    return redirect(done, 303)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,22 +549,19 @@ def organizations():
 @admin_required
 def new_organization():
     form = forms.NewOrganizationForm()
-    status = 200
+
+    def page(status: int):
+        return render_template("coordinators/organization_form.html", form=form), status
+
     if form.validate_on_submit():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
-        try:
-            org = services.create_organization(form.details(), now=utcnow())
-            page = submissions.saved(form, url_for(".organization", org_id=org.id))
-            db.session.commit()
-        except DomainError as error:
-            status = _refused(error)
-        else:
-            flash(_("Organization added. Invite its coordinators below."), "success")
-            return redirect(page, 303)
-    elif form.is_submitted():
-        status = 400
-    return render_template("coordinators/organization_form.html", form=form), status
+        transaction.refusal_shows(lambda error: page(error.status_code))
+        org = services.create_organization(form.details(), now=utcnow())
+        done = submissions.saved(form, url_for(".organization", org_id=org.id))
+        flash(_("Organization added. Invite its coordinators below."), "success")
+        return redirect(done, 303)
+    return page(400 if form.is_submitted() else 200)
 
 
 @bp.route("/admin/organizations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -612,22 +569,19 @@ def new_organization():
 def edit_organization(org_id: int):
     org = _require_organization(org_id)
     form = forms.OrganizationForm(obj=org if request.method == "GET" else None)
-    status = 200
+
+    def page(status: int):
+        return (
+            render_template("coordinators/organization_form.html", form=form, organization=org),
+            status,
+        )
+
     if form.validate_on_submit():
-        try:
-            services.update_organization(org, form.details())
-            db.session.commit()
-        except DomainError as error:
-            status = _refused(error)
-        else:
-            flash(_("Organization saved."), "success")
-            return redirect(url_for(".organization", org_id=org.id), 303)
-    elif form.is_submitted():
-        status = 400
-    return (
-        render_template("coordinators/organization_form.html", form=form, organization=org),
-        status,
-    )
+        transaction.refusal_shows(lambda error: page(error.status_code))
+        services.update_organization(org, form.details())
+        flash(_("Organization saved."), "success")
+        return redirect(url_for(".organization", org_id=org.id), 303)
+    return page(400 if form.is_submitted() else 200)
 
 
 def _organization_page(org: Organization, invite_form, invitation=None, status: int = 200):
@@ -638,7 +592,7 @@ def _organization_page(org: Organization, invite_form, invitation=None, status: 
             members=services.organization_members(org),
             invite_form=invite_form,
             invitation=invitation,
-            action_form=forms.ActionForm(formdata=None),
+            action_form=ActionForm(formdata=None),
         ),
         status,
     )
@@ -658,10 +612,8 @@ def invite(org_id: int):
     form = forms.InviteForm()
     if not form.validate_on_submit():
         return _organization_page(org, form, status=400)
-    try:
-        invitation = services.invite_coordinator(org, form.email.data)
-    except DomainError as error:
-        return _organization_page(org, form, status=_refused(error))
+    transaction.refusal_shows(lambda error: _organization_page(org, form, status=error.status_code))
+    invitation = services.invite_coordinator(org, form.email.data)
     # Nothing is written: the signed link is the invitation, so it is shown here to copy
     # as well as mailed.
     services.send_invitation(invitation, invited_by=_me())
@@ -695,22 +647,18 @@ def remove_member(org_id: int, user_id: int):
             back_url=url_for(".organization", org_id=org.id),
             back_label=_("No, keep them"),
         )
-    if not forms.ActionForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        person = services.remove_member(org, user_id)
-        db.session.commit()
-    except DomainError as error:
-        _refused(error)
-    else:
-        flash(
-            _(
-                "%(name)s is no longer a coordinator of %(organization)s.",
-                name=person.display_name,
-                organization=org.name,
-            ),
-            "success",
-        )
+    transaction.refusal_goes_to(url_for(".organization", org_id=org.id))
+    person = services.remove_member(org, user_id)
+    flash(
+        _(
+            "%(name)s is no longer a coordinator of %(organization)s.",
+            name=person.display_name,
+            organization=org.name,
+        ),
+        "success",
+    )
     return redirect(url_for(".organization", org_id=org.id), 303)
 
 
@@ -729,20 +677,25 @@ def invitation(token: str):
         return render_template("coordinators/invitation.html", problem=error.message), (
             error.status_code
         )
-    form = forms.ActionForm()
+    form = ActionForm()
     if request.method == "POST":
         if not current_user.is_authenticated:
             return redirect(url_for("accounts.login", next=request.path), 303)
         if not form.validate_on_submit():
             abort(400)
-        try:
-            services.accept_invitation(token, _me(), now=utcnow())
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            return render_template(
-                "coordinators/invitation.html", pending=pending, form=form, problem=error.message
-            ), error.status_code
+        transaction.refusal_shows(
+            lambda error: (
+                render_template(
+                    "coordinators/invitation.html",
+                    pending=pending,
+                    form=form,
+                    problem=error.message,
+                ),
+                error.status_code,
+            ),
+            on=transaction.PAGE,
+        )
+        services.accept_invitation(token, _me(), now=utcnow())
         flash(
             _(
                 "Welcome! You now coordinate for %(organization)s.",

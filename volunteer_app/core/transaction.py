@@ -71,10 +71,14 @@ def refusal_goes_to(url: str) -> None:
     setattr(g, _ON_REFUSAL, go)
 
 
+# `refusal_shows(page, on=PAGE)`: the page itself shows `error.message`.
+PAGE = "page"
+
+
 def refusal_shows(page: RefusalPage, *, on: Any = None) -> None:
     """If a service refuses this request's action, answer `page(error)`: typically the same
     form again, with its status. The reason is shown on `on`: a field (its errors), a form
-    (the field a FieldError names, else above the form), or None (flashed)."""
+    (the field a FieldError names, else above the form), None (flashed) or PAGE (by `page`)."""
 
     def show(error: DomainError) -> ResponseReturnValue:
         show_on(on, error)
@@ -87,6 +91,8 @@ def show_on(target: Any, error: DomainError) -> None:
     """Put a refusal's message where people will see it: see `refusal_shows`."""
     if target is None:
         flash(error.message, "error")
+        return
+    if target is PAGE:
         return
     if hasattr(target, "_fields"):  # a form: the field the refusal names, if it has one
         field = getattr(target, getattr(error, "field", None) or "", None)

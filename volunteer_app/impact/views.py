@@ -28,10 +28,10 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from volunteer_app.accounts.models import Organization
-from volunteer_app.core import submissions
+from volunteer_app.core import submissions, transaction
 from volunteer_app.core.auth import admin_required, can_manage_organization
 from volunteer_app.core.db import utcnow
-from volunteer_app.core.errors import DomainError
+from volunteer_app.core.forms import ActionForm
 from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
@@ -586,25 +586,24 @@ def rates_index():
     if form.validate_on_submit():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
-        try:
-            rate = rates.add_rate(
-                year=form.year.data,
-                region=form.region.data,
-                cents=rates.dollars_to_cents(form.dollars.data),
-                source=form.source.data or "",
-                today=today,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form.year.errors = [*form.year.errors, error.message]
-        else:
-            submissions.saved(form, url_for("impact.rates_index"))
-            db.session.commit()
-            flash(
-                _("Added the %(year)d rate for %(region)s.", year=rate.year, region=rate.region),
-                "success",
-            )
-            return redirect(url_for("impact.rates_index"))
+        transaction.refusal_shows(lambda error: _rates_page(form, today), on=form.year)
+        rate = rates.add_rate(
+            year=form.year.data,
+            region=form.region.data,
+            cents=rates.dollars_to_cents(form.dollars.data),
+            source=form.source.data or "",
+            today=today,
+        )
+        submissions.saved(form, url_for("impact.rates_index"))
+        flash(
+            _("Added the %(year)d rate for %(region)s.", year=rate.year, region=rate.region),
+            "success",
+        )
+        return redirect(url_for("impact.rates_index"))
+    return _rates_page(form, today)
+
+
+def _rates_page(form: NewRateForm, today: dt.date):
     all_rates = rates.list_rates()
     national_years = sorted(r.year for r in all_rates if r.region == rates.NATIONAL)
     missing_defaults = sorted(set(rates.DEFAULT_RATES_CENTS) - set(national_years))
@@ -628,35 +627,31 @@ def rate_edit(rate_id: int):
     if request.method == "GET":
         form.dollars.data = rate.cents / 100
     today = local(utcnow(), reports.program_timezone()).date()
+
+    def page():
+        return render_template("impact/rate_edit.html", form=form, rate=rate)
+
     if form.validate_on_submit():
-        try:
-            rates.update_rate(
-                rate,
-                year=form.year.data,
-                region=form.region.data,
-                cents=rates.dollars_to_cents(form.dollars.data),
-                source=form.source.data or "",
-                today=today,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form.year.errors = [*form.year.errors, error.message]
-        else:
-            db.session.commit()
-            flash(_("Saved the rate."), "success")
-            return redirect(url_for("impact.rates_index"))
-    return render_template("impact/rate_edit.html", form=form, rate=rate)
+        transaction.refusal_shows(lambda error: page(), on=form.year)
+        rates.update_rate(
+            rate,
+            year=form.year.data,
+            region=form.region.data,
+            cents=rates.dollars_to_cents(form.dollars.data),
+            source=form.source.data or "",
+            today=today,
+        )
+        flash(_("Saved the rate."), "success")
+        return redirect(url_for("impact.rates_index"))
+    return page()
 
 
 @bp.route("/admin/rates/load-defaults", methods=["POST"])
 @admin_required
 def rates_load_defaults():
-    from flask_wtf import FlaskForm
-
-    if not FlaskForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     added = rates.load_default_rates()
-    db.session.commit()
     flash(
         _("Added %(num)d national rates from Independent Sector.", num=added)
         if added

@@ -125,10 +125,6 @@ class InviteForm(OneSubmission, FlaskForm):
     people = _PeopleField(_l("People to invite"))
 
 
-class ActionForm(FlaskForm):
-    """A one-button form (accept, decline): only its CSRF token."""
-
-
 class EquityForm(FlaskForm):
     priority = MultiCheckboxField(_l("Priority neighborhoods"), coerce=int)
     boost = BooleanField(_l("Boost shifts in priority neighborhoods in recommendations"))

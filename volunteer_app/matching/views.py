@@ -12,8 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from volunteer_app.accounts.services import FieldError
-from volunteer_app.core import confirm, submissions
+from volunteer_app.core import confirm, submissions, transaction
 from volunteer_app.core.auth import (
     admin_required,
     coordinator_required,
@@ -22,9 +21,9 @@ from volunteer_app.core.auth import (
 )
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError, NotFound
-from volunteer_app.extensions import db
+from volunteer_app.core.forms import ActionForm
 from volunteer_app.matching import reasons, services
-from volunteer_app.matching.forms import ActionForm, EquityForm, FitForm, InviteForm
+from volunteer_app.matching.forms import EquityForm, FitForm, InviteForm
 from volunteer_app.matching.models import InvitationStatus
 
 bp = Blueprint("matching", __name__)
@@ -67,25 +66,19 @@ def fit():
         if not ActionForm().validate_on_submit():
             abort(400)
         services.skip_fit(user, now=utcnow())
-        db.session.commit()
         flash(_("No problem. You can answer these questions any time from your profile."), "info")
         return redirect(after or url_for("initiatives.home"), 303)
+
+    def page():
+        status = 400 if form.errors or form.form_errors else 200
+        return render_template("matching/fit.html", form=form, next=after, user=user), status
+
     if form.validate_on_submit():
-        try:
-            services.save_fit(user, form.answers(), now=utcnow())
-        except FieldError as error:
-            db.session.rollback()
-            target = getattr(form, error.field or "", None)
-            if target is not None and hasattr(target, "errors"):
-                target.errors = [*target.errors, error.message]
-            else:
-                form.form_errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(_("Thank you! Here are shifts that fit you."), "success")
-            return redirect(after or url_for(".recommendations"), 303)
-    status = 400 if form.errors or form.form_errors else 200
-    return render_template("matching/fit.html", form=form, next=after, user=user), status
+        transaction.refusal_shows(lambda error: page(), on=form)
+        services.save_fit(user, form.answers(), now=utcnow())
+        flash(_("Thank you! Here are shifts that fit you."), "success")
+        return redirect(after or url_for(".recommendations"), 303)
+    return page()
 
 
 @bp.route("/me/recommendations")
@@ -138,13 +131,8 @@ def accept(token: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     shift_page = url_for("shifts.detail", shift_id=invitation.shift_id)
-    try:
-        result = services.accept_invitation(invitation, _me(), now=utcnow())
-    except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-        return redirect(shift_page, 303)
-    db.session.commit()
+    transaction.refusal_goes_to(shift_page)
+    result = services.accept_invitation(invitation, _me(), now=utcnow())
     if result.waitlisted:
         flash(
             _(
@@ -177,13 +165,8 @@ def decline(token: str):
             form=form,
             declined=invitation.status == InvitationStatus.DECLINED,
         )
-    try:
-        services.decline_invitation(invitation, now=utcnow())
-    except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-        return redirect(url_for(".decline", token=token), 303)
-    db.session.commit()
+    transaction.refusal_goes_to(url_for(".decline", token=token))
+    services.decline_invitation(invitation, now=utcnow())
     flash(_("Thanks for letting us know. We will ask again another time."), "success")
     return redirect(url_for(".decline", token=token), 303)
 
@@ -263,17 +246,11 @@ def invite(shift_id: int):
         )
     if (repeat := submissions.claim(form, now=utcnow())) is not None:
         return repeat
-    try:
-        outcome = services.invite_volunteers(
-            shift, form.people.data, invited_by=_me(), now=utcnow()
-        )
-    except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-        return redirect(back, 303)
+    transaction.refusal_goes_to(back)
+    outcome = services.invite_volunteers(shift, form.people.data, invited_by=_me(), now=utcnow())
     submissions.saved(form, back)
-    db.session.commit()
-    services.send_mails(outcome.mails)
+    # The mails link to invitations that must exist when they are opened.
+    transaction.after_commit(lambda: services.send_mails(outcome.mails))
     if outcome.invited:
         flash(
             ngettext(
@@ -343,15 +320,14 @@ def neighborhoods():
                 "boost": settings.boost,
             },
         )
+
+    def page():
+        status = 400 if form.errors or form.form_errors else 200
+        return render_template("matching/neighborhoods.html", form=form, settings=settings), status
+
     if form.validate_on_submit():
-        try:
-            services.save_equity_settings(set(form.priority.data or []), boost=form.boost.data)
-        except FieldError as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(_("Priority neighborhoods saved."), "success")
-            return redirect(url_for(".neighborhoods"), 303)
-    status = 400 if form.errors or form.form_errors else 200
-    return render_template("matching/neighborhoods.html", form=form, settings=settings), status
+        transaction.refusal_shows(lambda error: page(), on=form)
+        services.save_equity_settings(set(form.priority.data or []), boost=form.boost.data)
+        flash(_("Priority neighborhoods saved."), "success")
+        return redirect(url_for(".neighborhoods"), 303)
+    return page()

@@ -32,6 +32,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from volunteer_app.core import transaction
 from volunteer_app.core.auth import (
     admin_required,
     coordinator_required,
@@ -40,7 +41,6 @@ from volunteer_app.core.auth import (
 )
 from volunteer_app.core.bounds import id_value, reads_raw_text, without_control_characters
 from volunteer_app.core.db import utcnow
-from volunteer_app.core.errors import DomainError
 from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.core.time import from_local
 from volunteer_app.extensions import csrf, db
@@ -102,7 +102,11 @@ def inbound():
 
 def _committed(handle: Callable[[], str | None]) -> str | None:
     """Run `handle` and commit. A transaction that lost a race with another (two texts from
-    one phone at once) is rolled back and run again, a few times, before the error stands."""
+    one phone at once) is rolled back and run again, a few times, before the error stands.
+
+    The webhooks commit here rather than at the request's end (core/transaction.py): a race
+    lost at the commit must run the whole handler again, and Twilio must get its TwiML answer
+    (never a 500) even when the commit fails for good."""
     attempt = 1
     while True:
         try:
@@ -266,50 +270,50 @@ def broadcast_initiative(initiative_id: int):
 
 def _broadcast(*, audience, shift, initiative, shift_id):
     form = BroadcastForm()
-    preview = None
-    if form.validate_on_submit():
-        try:
-            people = audience(form)
-            previewed = form.previewed.data == broadcasts.fingerprint(form.body.data)
-            if form.send.data and not previewed:
-                flash(_("The text changed since the preview: please check it and send."), "info")
-            if form.send.data and previewed and _is_uuid(form.broadcast_id.data):
-                queued = broadcasts.send_broadcast(
-                    people,
-                    form.body.data,
-                    broadcast_id=form.broadcast_id.data,
-                    now=utcnow(),
-                    organization_id=initiative.organization_id,
-                    shift_id=shift_id,
-                    sender=initiative.organization.name,
-                )
-                db.session.commit()
-                flash(
-                    ngettext(
-                        "%(num)d text queued. It goes out within a minute, outside quiet hours.",
-                        "%(num)d texts queued. They go out within a minute, outside quiet hours.",
-                        queued,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("sms.log", kind=broadcasts.TEMPLATE))
-            preview = broadcasts.preview_broadcast(
-                people, form.body.data, sender=initiative.organization.name
-            )
-            if not _is_uuid(form.broadcast_id.data):
-                form.broadcast_id.data = broadcasts.new_broadcast_id()
-            form.previewed.data = broadcasts.fingerprint(form.body.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-    return render_template(
-        "sms_admin/broadcast.html",
-        form=form,
-        preview=preview,
-        shift=shift,
-        initiative=initiative,
-        max_length=broadcasts.MAX_LENGTH,
+
+    def page(preview=None):
+        return render_template(
+            "sms_admin/broadcast.html",
+            form=form,
+            preview=preview,
+            shift=shift,
+            initiative=initiative,
+            max_length=broadcasts.MAX_LENGTH,
+        )
+
+    if not form.validate_on_submit():
+        return page()
+    transaction.refusal_shows(lambda error: page())
+    people = audience(form)
+    previewed = form.previewed.data == broadcasts.fingerprint(form.body.data)
+    if form.send.data and not previewed:
+        flash(_("The text changed since the preview: please check it and send."), "info")
+    if form.send.data and previewed and _is_uuid(form.broadcast_id.data):
+        queued = broadcasts.send_broadcast(
+            people,
+            form.body.data,
+            broadcast_id=form.broadcast_id.data,
+            now=utcnow(),
+            organization_id=initiative.organization_id,
+            shift_id=shift_id,
+            sender=initiative.organization.name,
+        )
+        flash(
+            ngettext(
+                "%(num)d text queued. It goes out within a minute, outside quiet hours.",
+                "%(num)d texts queued. They go out within a minute, outside quiet hours.",
+                queued,
+            ),
+            "success",
+        )
+        return redirect(url_for("sms.log", kind=broadcasts.TEMPLATE))
+    preview = broadcasts.preview_broadcast(
+        people, form.body.data, sender=initiative.organization.name
     )
+    if not _is_uuid(form.broadcast_id.data):
+        form.broadcast_id.data = broadcasts.new_broadcast_id()
+    form.previewed.data = broadcasts.fingerprint(form.body.data)
+    return page(preview)
 
 
 def _is_uuid(value: str | None) -> bool:
