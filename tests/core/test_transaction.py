@@ -169,9 +169,9 @@ def test_lost_race_means_turns_a_unique_violation_into_the_refusal(app, db):
     make_cause("parks", "Parks")
     db.session.commit()
     with _post(app):
-        with pytest.raises(Conflict, match="just taken"):
-            with transaction.lost_race_means(lambda: Conflict("That name was just taken.")):
-                db.session.add(Cause(slug="parks", name="Parks again"))
+        taken = transaction.lost_race_means(lambda: Conflict("That name was just taken."))
+        with pytest.raises(Conflict, match="just taken"), taken:
+            db.session.add(Cause(slug="parks", name="Parks again"))
         # The session is usable again: the refusal may query, the page may render.
         assert db.session.scalars(sa.select(Cause.name)).all() == ["Parks"]
 

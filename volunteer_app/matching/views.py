@@ -217,33 +217,7 @@ def invite(shift_id: int):
         flash(_("Choose people from the list."), "error")
         return redirect(back, 303)
     if not confirm.confirmed():
-        reach = services.reach_of(form.people.data)
-        return confirm.ask_first(
-            title=ngettext(
-                "Invite %(num)d person to this shift?",
-                "Invite %(num)d people to this shift?",
-                len(form.people.data),
-            ),
-            consequences=[
-                ngettext(
-                    "%(num)d text goes out now, with a link to say yes or no.",
-                    "%(num)d texts go out now, each with a link to say yes or no.",
-                    reach.texts,
-                ),
-                ngettext(
-                    "%(num)d email goes to someone who has not agreed to texts.",
-                    "%(num)d emails go to those who have not agreed to texts.",
-                    reach.emails,
-                ),
-                _(
-                    "Anyone already invited, on the shift, busy then or at this week's limit "
-                    "of invitations is left out."
-                ),
-            ],
-            confirm_label=_("Yes, send the invitations"),
-            back_url=back,
-            back_label=_("No, back to the list"),
-        )
+        return _ask_before_inviting(form, back)
     if (repeat := submissions.claim(form, now=utcnow())) is not None:
         return repeat
     transaction.refusal_goes_to(back)
@@ -265,6 +239,37 @@ def invite(shift_id: int):
     if outcome.skipped:
         flash(_skipped_message(outcome), "warning")
     return redirect(back, 303)
+
+
+def _ask_before_inviting(form: InviteForm, back: str):
+    """The confirm page: how many texts and mails the invitations send."""
+    reach = services.reach_of(form.people.data)
+    return confirm.ask_first(
+        title=ngettext(
+            "Invite %(num)d person to this shift?",
+            "Invite %(num)d people to this shift?",
+            len(form.people.data),
+        ),
+        consequences=[
+            ngettext(
+                "%(num)d text goes out now, with a link to say yes or no.",
+                "%(num)d texts go out now, each with a link to say yes or no.",
+                reach.texts,
+            ),
+            ngettext(
+                "%(num)d email goes to someone who has not agreed to texts.",
+                "%(num)d emails go to those who have not agreed to texts.",
+                reach.emails,
+            ),
+            _(
+                "Anyone already invited, on the shift, busy then or at this week's limit "
+                "of invitations is left out."
+            ),
+        ],
+        confirm_label=_("Yes, send the invitations"),
+        back_url=back,
+        back_label=_("No, back to the list"),
+    )
 
 
 def _skipped_message(outcome: services.InviteOutcome) -> str:
