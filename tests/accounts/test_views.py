@@ -569,11 +569,14 @@ def test_profile_page_runs_a_fixed_number_of_queries(
     db, client, auth, ana, reference, count_queries
 ):
     auth.login(ana.email)
+    # The login's commit (once the request answered) expired `ana`: keep its id before
+    # `ana` leaves the session.
+    ana_id = ana.id
     # Requests share the test's session; start each from an empty one, as a server would.
     db.session.expunge_all()
     with count_queries() as few:
         assert client.get("/profile").status_code == 200
-    user = db.session.get(User, ana.id)
+    user = db.session.get(User, ana_id)
     user.causes = [reference.environment, reference.education]
     user.skills = [reference.carpentry, reference.tutoring]
     user.languages = [reference.spanish, reference.vietnamese]
