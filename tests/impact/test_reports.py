@@ -27,8 +27,8 @@ from volunteer_app.extensions import db as _db
 from volunteer_app.hours.models import HoursEntry, HoursStatus
 from volunteer_app.impact import reports
 from volunteer_app.impact.models import VolunteerHourRate
+from volunteer_app.impact.outcomes import PaceState
 from volunteer_app.impact.reports import Period, ReportRequest, Scope
-from volunteer_app.initiatives.manage import PaceState
 from volunteer_app.initiatives.models import InitiativeStatus
 from volunteer_app.shifts.models import ShiftStatus
 
@@ -633,8 +633,8 @@ def test_an_outcome_goal_stands_at_its_latest_measurement_as_on_the_initiative_p
     """Reading level is measured again and again: 48, 51, 55 percent is 55 percent, not 154.
     The dashboard, the open data and the initiative page must say the same."""
     from tests.factories import make_initiative, make_metric, make_outcome_record
+    from volunteer_app.impact.outcomes import goal_progress
     from volunteer_app.initiatives.models import MetricKind
-    from volunteer_app.initiatives.services import goal_progress
 
     initiative = make_initiative()
     reading = make_metric(

@@ -27,6 +27,7 @@ from volunteer_app.core.auth import manageable_organization_ids
 from volunteer_app.core.errors import Conflict, DomainError, NotFound
 from volunteer_app.core.time import from_local, local
 from volunteer_app.extensions import db
+from volunteer_app.impact.outcomes import GoalStatus, goal_statuses
 from volunteer_app.initiatives.manage import slugify
 from volunteer_app.initiatives.models import Initiative, OutcomeMetric
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
@@ -722,14 +723,6 @@ def export_filename(initiative: Initiative, kind: str, period: ExportRange) -> s
 # An initiative's coordinator page
 
 
-@dataclass(frozen=True)
-class GoalStatus:
-    """A goal with its progress and the pace it needs."""
-
-    progress: object  # initiatives.services.GoalProgress
-    pace: object  # initiatives.manage.Pace
-
-
 @dataclass
 class InitiativeOverview:
     initiative: Initiative
@@ -743,19 +736,7 @@ def initiative_overview(
 ) -> InitiativeOverview:
     """An initiative's goals with progress and pace, and its shifts that have not ended
     (cancelled ones too, marked), in a fixed number of queries."""
-    from volunteer_app.initiatives.manage import goal_pace
-    from volunteer_app.initiatives.services import goals_with_progress
-
-    today = local(now, initiative.timezone).date()
-    goals = [
-        GoalStatus(
-            progress,
-            goal_pace(
-                progress.metric.target, progress.achieved, progress.metric.deadline_on, today=today
-            ),
-        )
-        for progress in goals_with_progress(initiative.metrics)
-    ]
+    goals = goal_statuses(initiative.metrics, today=local(now, initiative.timezone).date())
     shifts = list(
         db.session.scalars(
             sa.select(Shift)

@@ -45,8 +45,9 @@ from volunteer_app.core.time import from_local, local
 from volunteer_app.extensions import db
 from volunteer_app.hours.models import HoursEntry, HoursStatus
 from volunteer_app.impact.models import OutcomeRecord
+from volunteer_app.impact.outcomes import Pace, goal_pace, latest_record_value, progress_percent
 from volunteer_app.impact.rates import AppliedRate, RateBook, rate_book
-from volunteer_app.initiatives.models import Initiative, InitiativeStatus, OutcomeMetric
+from volunteer_app.initiatives.models import Initiative, InitiativeStatus, MetricKind, OutcomeMetric
 from volunteer_app.reference.models import Neighborhood
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
 
@@ -283,12 +284,10 @@ class GoalRow:
     deadline_on: dt.date | None
     in_period: decimal.Decimal  # records whose period starts in the report's period
     to_date: decimal.Decimal  # every record up to the end of the report's period
-    pace: object  # initiatives.manage.Pace, as of the end of the period
+    pace: Pace  # as of the end of the period
 
     @property
     def percent(self) -> int:
-        from volunteer_app.initiatives.services import progress_percent
-
         return progress_percent(self.to_date, self.target)
 
     @property
@@ -753,11 +752,7 @@ def goal_rows(
     """Every goal of the published and closed initiatives in scope, with what was recorded in
     the period, where it stood at the period's end, and the pace each needs by its deadline, in
     one query. Outputs add up their records; an outcome stands at its latest measurement
-    (initiatives.services.latest_record_value), as on the initiative's own page."""
-    from volunteer_app.initiatives.manage import goal_pace
-    from volunteer_app.initiatives.models import MetricKind
-    from volunteer_app.initiatives.services import latest_record_value
-
+    (impact.outcomes.latest_record_value), as on the initiative's own page."""
     in_period_sum = sa.func.coalesce(
         sa.func.sum(
             sa.case(
