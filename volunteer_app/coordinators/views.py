@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
+from volunteer_app.accounts import organizations as orgs
 from volunteer_app.accounts.models import Organization
 from volunteer_app.coordinators import forms, services
 from volunteer_app.core import confirm, submissions
@@ -594,7 +595,7 @@ def new_organization():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
         try:
-            org = services.create_organization(form.details(), now=utcnow())
+            org = orgs.create_organization(form.details(), now=utcnow())
             page = submissions.saved(form, url_for(".organization", org_id=org.id))
             db.session.commit()
         except DomainError as error:
@@ -615,7 +616,7 @@ def edit_organization(org_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.update_organization(org, form.details())
+            orgs.update_organization(org, form.details())
             db.session.commit()
         except DomainError as error:
             status = _refused(error)
@@ -635,7 +636,7 @@ def _organization_page(org: Organization, invite_form, invitation=None, status: 
         render_template(
             "coordinators/organization.html",
             organization=org,
-            members=services.organization_members(org),
+            members=orgs.organization_members(org),
             invite_form=invite_form,
             invitation=invitation,
             action_form=forms.ActionForm(formdata=None),
@@ -659,12 +660,12 @@ def invite(org_id: int):
     if not form.validate_on_submit():
         return _organization_page(org, form, status=400)
     try:
-        invitation = services.invite_coordinator(org, form.email.data)
+        invitation = orgs.invite_coordinator(org, form.email.data)
     except DomainError as error:
         return _organization_page(org, form, status=_refused(error))
     # Nothing is written: the signed link is the invitation, so it is shown here to copy
     # as well as mailed.
-    services.send_invitation(invitation, invited_by=_me())
+    orgs.send_invitation(invitation, invited_by=_me())
     flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
     return _organization_page(org, forms.InviteForm(formdata=None), invitation=invitation)
 
@@ -674,7 +675,7 @@ def invite(org_id: int):
 def remove_member(org_id: int, user_id: int):
     org = _require_organization(org_id)
     if not confirm.confirmed():
-        member = services.member_of(org, user_id)
+        member = orgs.member_of(org, user_id)
         consequences = [
             _(
                 "%(name)s stops coordinating for %(organization)s at once: no more access to "
@@ -698,7 +699,7 @@ def remove_member(org_id: int, user_id: int):
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
-        person = services.remove_member(org, user_id)
+        person = orgs.remove_member(org, user_id)
         db.session.commit()
     except DomainError as error:
         _refused(error)
@@ -722,8 +723,8 @@ def remove_member(org_id: int, user_id: int):
 def invitation(token: str):
     """Anyone may open the link; accepting needs the invited person to be logged in."""
     try:
-        pending = services.read_invitation(token)
-    except services.InvitationInvalid:
+        pending = orgs.read_invitation(token)
+    except orgs.InvitationInvalid:
         abort(404)
     except DomainError as error:
         return render_template("coordinators/invitation.html", problem=error.message), (
@@ -736,7 +737,7 @@ def invitation(token: str):
         if not form.validate_on_submit():
             abort(400)
         try:
-            services.accept_invitation(token, _me(), now=utcnow())
+            orgs.accept_invitation(token, _me(), now=utcnow())
             db.session.commit()
         except DomainError as error:
             db.session.rollback()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from volunteer_app.accounts.models import Organization, User
 from volunteer_app.core.auth import manageable_organization_ids
 from volunteer_app.core.errors import Conflict, DomainError, NotFound
+from volunteer_app.core.slugs import SLUG_MAX, slugify
 from volunteer_app.core.time import is_valid_timezone
 from volunteer_app.extensions import db
 from volunteer_app.initiatives.blueprints import get_blueprint
@@ -32,7 +32,6 @@ from volunteer_app.initiatives.models import (
 )
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 
-SLUG_MAX = 80
 MAX_REMINDERS = 5
 # A reminder more than two weeks ahead is not a reminder any more.
 MAX_REMINDER_MINUTES = 14 * 24 * 60
@@ -71,13 +70,6 @@ def initiatives_for(user: User) -> list[Initiative]:
 
 # ---------------------------------------------------------------------------------------------
 # Slugs and reminder offsets
-
-
-def slugify(text: str) -> str:
-    """ASCII, lowercase, words joined by hyphens: "Árboles del Río!" -> "arboles-del-rio"."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:SLUG_MAX].rstrip("-") or "initiative"
 
 
 def unique_slug(title: str, *, exclude_id: int | None = None) -> str:
