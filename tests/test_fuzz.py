@@ -257,7 +257,7 @@ def world(app, db):
     invited = Invitation(shift_id=later.id, user_id=volunteer.id, channel="email")
     db.session.add_all([rate, invited])
     db.session.flush()
-    from volunteer_app.coordinators.services import invite_coordinator
+    from volunteer_app.accounts.organizations import invite_coordinator
 
     coordinator_invitation = invite_coordinator(make_organization("Library"), volunteer.email)
     reset = account_services.make_password_reset_token(waiting, now=now)

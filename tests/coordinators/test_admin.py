@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from tests.conftest import CONFIRMED, csrf_token
 from tests.coordinators.conftest import text, words
 from tests.factories import make_initiative, make_user
+from volunteer_app.accounts import organizations
 from volunteer_app.accounts.models import Membership, Organization, Role, User
-from volunteer_app.coordinators import services
 from volunteer_app.core import mail
 from volunteer_app.core.errors import DomainError
 
@@ -236,15 +236,15 @@ def test_removing_the_last_membership_makes_a_volunteer_again(
 
 def test_invitation_token_round_trip_and_single_use(app, db, org, now):
     invitee = make_user("pat@example.org")
-    invitation = services.invite_coordinator(org, "  PAT@example.org ")
+    invitation = organizations.invite_coordinator(org, "  PAT@example.org ")
     assert invitation.email == "pat@example.org"
-    pending = services.read_invitation(invitation.token)
+    pending = organizations.read_invitation(invitation.token)
     assert (pending.organization.id, pending.email) == (org.id, "pat@example.org")
 
-    services.accept_invitation(invitation.token, invitee, now=now)
+    organizations.accept_invitation(invitation.token, invitee, now=now)
     db.session.commit()
-    with pytest.raises(services.InvitationUsed):
-        services.read_invitation(invitation.token)
+    with pytest.raises(organizations.InvitationUsed):
+        organizations.read_invitation(invitation.token)
 
 
 def test_invitation_signed_with_another_salt_is_invalid(app, db, org):
@@ -253,13 +253,13 @@ def test_invitation_signed_with_another_salt_is_invalid(app, db, org):
     forged = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="password-reset").dumps(
         {"org": org.id, "email": "x@example.org", "fp": "0"}
     )
-    with pytest.raises(services.InvitationInvalid):
-        services.read_invitation(forged)
+    with pytest.raises(organizations.InvitationInvalid):
+        organizations.read_invitation(forged)
 
 
 def test_invitation_for_a_deleted_organization_is_invalid(app, db, org):
-    invitation = services.invite_coordinator(org, "x@example.org")
+    invitation = organizations.invite_coordinator(org, "x@example.org")
     db.session.delete(org)
     db.session.commit()
     with pytest.raises(DomainError):
-        services.read_invitation(invitation.token)
+        organizations.read_invitation(invitation.token)

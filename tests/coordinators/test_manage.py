@@ -1,4 +1,4 @@
-"""Initiatives and goals as coordinators manage them, and the pace a goal needs."""
+"""Initiatives and goals as coordinators manage them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tests.factories import make_cause, make_initiative, make_metric, make_outcome_record
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.initiatives import manage
-from volunteer_app.initiatives.manage import InitiativeDetails, MetricDetails, PaceState
+from volunteer_app.initiatives.manage import InitiativeDetails, MetricDetails
 from volunteer_app.initiatives.models import (
     Initiative,
     InitiativeStatus,
@@ -21,61 +21,6 @@ from volunteer_app.initiatives.models import (
 
 D = decimal.Decimal
 TODAY = dt.date(2026, 6, 1)  # a Monday
-
-
-# ---------------------------------------------------------------------------------------------
-# Pace
-
-
-def test_pace_spreads_what_remains_over_the_weeks_left():
-    pace = manage.goal_pace(D(100), D(40), TODAY + dt.timedelta(days=34), today=TODAY)
-    assert pace.state == PaceState.ON_PACE
-    assert (pace.remaining, pace.days_left, pace.weeks_left, pace.per_week) == (D(60), 35, 5, 12)
-
-
-def test_pace_rounds_weeks_and_amount_up_so_keeping_pace_meets_the_target():
-    # 10 days left is 2 weeks (rounded up); 100 / 3 weeks is 33.3, so 34 a week.
-    assert manage.goal_pace(D(100), D(0), TODAY + dt.timedelta(days=9), today=TODAY).weeks_left == 2
-    pace = manage.goal_pace(D(100), D(0), TODAY + dt.timedelta(days=20), today=TODAY)
-    assert (pace.weeks_left, pace.per_week) == (3, D(34))
-    assert pace.per_week * pace.weeks_left >= 100
-
-
-def test_pace_keeps_cents_when_what_remains_is_not_whole():
-    pace = manage.goal_pace(D("10.5"), D(0), TODAY + dt.timedelta(days=13), today=TODAY)
-    assert (pace.weeks_left, pace.per_week) == (2, D("5.25"))
-    pace = manage.goal_pace(D("10.01"), D(0), TODAY + dt.timedelta(days=20), today=TODAY)
-    assert pace.per_week == D("3.34")
-
-
-def test_pace_on_the_deadline_day_is_one_week_for_everything_left():
-    pace = manage.goal_pace(D(100), D(90), TODAY, today=TODAY)
-    assert (pace.state, pace.days_left, pace.weeks_left, pace.per_week) == (
-        PaceState.ON_PACE,
-        1,
-        1,
-        D(10),
-    )
-
-
-def test_pace_after_the_deadline_is_missed():
-    pace = manage.goal_pace(D(100), D(90), TODAY - dt.timedelta(days=1), today=TODAY)
-    assert pace.state == PaceState.MISSED
-    assert pace.remaining == D(10)
-    assert pace.per_week is None
-
-
-@pytest.mark.parametrize("achieved", [D(100), D(150)])
-def test_pace_when_the_target_is_met_whatever_the_deadline(achieved):
-    for deadline in (None, TODAY - dt.timedelta(days=30), TODAY + dt.timedelta(days=30)):
-        pace = manage.goal_pace(D(100), achieved, deadline, today=TODAY)
-        assert pace.state == PaceState.MET
-        assert pace.remaining == 0
-
-
-def test_pace_without_a_deadline_only_says_what_remains():
-    pace = manage.goal_pace(D(100), D(30), None, today=TODAY)
-    assert (pace.state, pace.remaining, pace.per_week) == (PaceState.NO_DEADLINE, D(70), None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from tests.factories import (
 )
 from volunteer_app.accounts.models import Role
 from volunteer_app.impact.goal_lists import goal_states, goals_needing_attention
+from volunteer_app.impact.outcomes import Pace, PaceState
 from volunteer_app.impact.reports import GoalRow
-from volunteer_app.initiatives.manage import Pace, PaceState
 
 # Goals stand as of the period's last day, 2025-05-31, whatever day the tests run.
 SPRING = "from=2025-04-01&to=2025-05-31"

@@ -23,12 +23,13 @@ from tests.factories import (
     make_user,
 )
 from volunteer_app.accounts.models import User
+from volunteer_app.core.sql import day_number, year_of
 from volunteer_app.extensions import db as _db
 from volunteer_app.hours.models import HoursEntry, HoursStatus
 from volunteer_app.impact import reports
 from volunteer_app.impact.models import VolunteerHourRate
-from volunteer_app.impact.reports import Period, ReportRequest, Scope
-from volunteer_app.initiatives.manage import PaceState
+from volunteer_app.impact.outcomes import PaceState
+from volunteer_app.impact.reports import Period, ReportRequest, Scope, basics, figures
 from volunteer_app.initiatives.models import InitiativeStatus
 from volunteer_app.shifts.models import ShiftStatus
 
@@ -355,8 +356,8 @@ def old_volunteer_counts(scope, period, previous):
         sa.select(
             sa.func.coalesce(sa.func.sum(per_person.c.in_current), 0),
             sa.func.coalesce(sa.func.sum(per_person.c.in_previous), 0),
-            reports._count_if(per_person.c.first_on >= period.from_on),
-            reports._count_if(
+            basics.count_if(per_person.c.first_on >= period.from_on),
+            basics.count_if(
                 sa.and_(
                     per_person.c.first_on >= previous.from_on,
                     per_person.c.first_on <= previous.to_on,
@@ -379,16 +380,16 @@ def old_retention(scope, period, previous):
             .label("next_on"),
         )
         .where(
-            *reports._approved_hours(
+            *basics.approved_hours(
                 scope,
                 previous.from_on,
-                period.to_on + dt.timedelta(days=reports.RETENTION_DAYS),
+                period.to_on + dt.timedelta(days=basics.RETENTION_DAYS),
             )
         )
         .subquery()
     )
-    gap = reports.day_number(entries.c.next_on) - reports.day_number(entries.c.served_on)
-    came_back = sa.and_(entries.c.next_on.is_not(None), gap >= 1, gap <= reports.RETENTION_DAYS)
+    gap = day_number(entries.c.next_on) - day_number(entries.c.served_on)
+    came_back = sa.and_(entries.c.next_on.is_not(None), gap >= 1, gap <= basics.RETENTION_DAYS)
 
     def within(p):
         return sa.and_(entries.c.served_on >= p.from_on, entries.c.served_on <= p.to_on)
@@ -413,8 +414,8 @@ def old_retention(scope, period, previous):
 
 
 def old_hours_by_year_and_bucket(scope, period, previous, buckets):
-    bucket = reports._bucket_index(HoursEntry.served_on, [b.from_on for b in buckets])
-    year = reports.year_of(HoursEntry.served_on)
+    bucket = basics.bucket_index(HoursEntry.served_on, [b.from_on for b in buckets])
+    year = year_of(HoursEntry.served_on)
     rows = _db.session.execute(
         sa.select(
             year,
@@ -422,7 +423,7 @@ def old_hours_by_year_and_bucket(scope, period, previous, buckets):
             sa.func.sum(HoursEntry.minutes),
             sa.func.count(sa.distinct(HoursEntry.user_id)),
         )
-        .where(*reports._approved_hours(scope, previous.from_on, period.to_on))
+        .where(*basics.approved_hours(scope, previous.from_on, period.to_on))
         .group_by(year, bucket)
     )
     return [(int(y), int(b), int(m or 0), int(v or 0)) for y, b, m, v in rows]
@@ -431,7 +432,7 @@ def old_hours_by_year_and_bucket(scope, period, previous, buckets):
 def old_homes(scope, period):
     """(neighborhood id -> (volunteers, minutes)), [(ZIP, volunteers, minutes)], volunteers
     with neither (the first version's two queries)."""
-    hours = reports._approved_hours(scope, period.from_on, period.to_on)
+    hours = basics.approved_hours(scope, period.from_on, period.to_on)
     by_hood = {
         hood: (int(volunteers), int(minutes))
         for hood, volunteers, minutes in _db.session.execute(
@@ -536,9 +537,9 @@ def random_city(db):
 def test_person_figures_match_their_first_definitions(random_city, monkeypatch, lookahead):
     """Every way of finding the next day gives the first definition's figures; the stored gap
     is the program's own, so it is tried on the whole program only."""
-    assert reports._lookahead(Scope()) == "stored"
-    assert reports._lookahead(Scope(cause_id=random_city.green.id)) != "stored"
-    monkeypatch.setattr(reports, "_lookahead", lambda scope: lookahead)
+    assert figures._lookahead(Scope()) == "stored"
+    assert figures._lookahead(Scope(cause_id=random_city.green.id)) != "stored"
+    monkeypatch.setattr(figures, "_lookahead", lambda scope: lookahead)
     retained = 0
     scopes = [Scope()] if lookahead == "stored" else random_city.scopes
     for scope in scopes:
@@ -568,7 +569,7 @@ def test_hours_by_year_and_month_match_their_first_definition(random_city):
     for scope in random_city.scopes:
         for period in random_city.periods:
             previous, buckets = period.previous(), reports.period_buckets(period)
-            new = reports._hours_by_year_and_bucket(scope, period, previous, buckets)
+            new = figures.hours_by_year_and_bucket(scope, period, previous, buckets)
             old = old_hours_by_year_and_bucket(scope, period, previous, buckets)
 
             def minutes(rows):
@@ -633,8 +634,8 @@ def test_an_outcome_goal_stands_at_its_latest_measurement_as_on_the_initiative_p
     """Reading level is measured again and again: 48, 51, 55 percent is 55 percent, not 154.
     The dashboard, the open data and the initiative page must say the same."""
     from tests.factories import make_initiative, make_metric, make_outcome_record
+    from volunteer_app.impact.outcomes import goal_progress
     from volunteer_app.initiatives.models import MetricKind
-    from volunteer_app.initiatives.services import goal_progress
 
     initiative = make_initiative()
     reading = make_metric(
@@ -703,7 +704,7 @@ def test_show_up_matches_counting_each_signup(db):
 
     starts = (at(dt.date(2024, 1, 1), 0), at(dt.date(2024, 7, 1), 0), at(dt.date(2025, 2, 1), 0))
     for scope in (Scope(), Scope(organization_id=one.id), Scope(organization_id=two.id)):
-        current, previous = reports._show_up(scope, starts, now)
+        current, previous = figures.show_up_rates(scope, starts, now)
         assert previous == by_hand(scope, starts[0], starts[1]), scope
         assert current == by_hand(scope, starts[1], starts[2]), scope
         assert current.denominator > 0  # the data does exercise it

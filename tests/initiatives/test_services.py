@@ -1,4 +1,4 @@
-"""Finding opportunities: search filters, upcoming shifts, goal progress, an initiative's page."""
+"""Finding opportunities: search filters, upcoming shifts, an initiative's page."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from tests.factories import (
 from volunteer_app.accounts.models import Role
 from volunteer_app.core.errors import NotFound
 from volunteer_app.core.time import from_local
+from volunteer_app.impact.outcomes import goals_with_progress
 from volunteer_app.initiatives import services
 from volunteer_app.initiatives.models import InitiativeStatus
 from volunteer_app.initiatives.services import InitiativeFilters
@@ -41,69 +42,9 @@ def slugs(page: services.ResultsPage) -> list[str]:
 
 
 def search(now, **filters) -> services.ResultsPage:
-    return services.search_initiatives(InitiativeFilters(**filters), now=now, per_page=50)
-
-
-# ---------------------------------------------------------------------------------------------
-# Goal progress
-
-
-def test_goal_progress_sums_records_that_are_not_voided_per_metric(db, now):
-    initiative = make_initiative()
-    trees = make_metric(initiative, "Trees planted", target=100)
-    bags = make_metric(initiative, "Bags of litter", unit="bags", target=50)
-    untouched = make_metric(initiative, "Gardens", unit="gardens", target=5)
-    make_outcome_record(trees, D("40"))
-    make_outcome_record(trees, D("22.5"))
-    make_outcome_record(trees, D("1000"), voided_at=now)
-    make_outcome_record(bags, D("7"))
-
-    totals = services.goal_progress([trees.id, bags.id, untouched.id])
-
-    assert totals == {trees.id: D("62.5"), bags.id: D("7"), untouched.id: D("0")}
-    assert all(isinstance(value, decimal.Decimal) for value in totals.values())
-
-
-def test_goal_progress_of_nothing_is_empty_and_runs_no_query(db, count_queries):
-    with count_queries() as queries:
-        assert services.goal_progress([]) == {}
-    assert queries == []
-
-
-def test_goal_progress_is_one_query_however_many_metrics(db, count_queries):
-    initiative = make_initiative()
-    metrics = [make_metric(initiative, f"Metric {n}") for n in range(6)]
-    for metric in metrics:
-        make_outcome_record(metric, 3)
-        make_outcome_record(metric, 4)
-
-    with count_queries() as queries:
-        totals = services.goal_progress(m.id for m in metrics)
-
-    assert len(queries) == 1
-    assert set(totals.values()) == {D("7")}
-
-
-@pytest.mark.parametrize(
-    ("achieved", "target", "percent"),
-    [(D("62"), D("100"), 62), (D("99.6"), D("100"), 99), (D("150"), D("100"), 150), (0, 5, 0)],
-)
-def test_progress_percent_rounds_down(achieved, target, percent):
-    assert services.progress_percent(achieved, target) == percent
-
-
-def test_goals_with_progress_keeps_metric_order(db, now):
-    initiative = make_initiative()
-    second = make_metric(initiative, "Second", position=2, target=10)
-    first = make_metric(initiative, "First", position=1, target=4)
-    make_outcome_record(first, 1)
-    db.session.expire(initiative)
-
-    goals = services.goals_with_progress(initiative.metrics)
-
-    assert [g.metric for g in goals] == [first, second]
-    assert [g.percent for g in goals] == [25, 0]
-    assert goals[0].bar_value == D("1") and not goals[0].is_met
+    return services.search_initiatives(
+        InitiativeFilters(**filters), now=now, per_page=50, goals=goals_with_progress
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +256,9 @@ def test_pages_split_the_results_and_clamp_the_page_number(db, now):
         make_shift(initiative, starts_at=now + dt.timedelta(days=n + 1))
 
     def page(number):
-        return services.search_initiatives(InitiativeFilters(), now=now, page=number, per_page=2)
+        return services.search_initiatives(
+            InitiativeFilters(), now=now, page=number, per_page=2, goals=goals_with_progress
+        )
 
     assert slugs(page(1)) == ["i0", "i1"]
     assert slugs(page(3)) == ["i4"]
@@ -382,7 +325,7 @@ def test_initiative_page_lists_shifts_that_have_not_ended(db, now):
     make_shift(initiative, starts_at=now + dt.timedelta(days=1), status=ShiftStatus.CANCELLED)
     later = make_shift(initiative, starts_at=now + dt.timedelta(days=2))
 
-    page = services.initiative_page("park", viewer=None, now=now)
+    page = services.initiative_page("park", viewer=None, now=now, goals=goals_with_progress)
 
     assert page.shifts == [in_progress, later]
     assert not page.more_shifts and not page.is_preview
@@ -393,7 +336,9 @@ def test_initiative_page_shows_a_limited_number_of_shifts(db, now):
     for n in range(4):
         make_shift(initiative, starts_at=now + dt.timedelta(days=n + 1))
 
-    page = services.initiative_page("many", viewer=None, now=now, shift_limit=3)
+    page = services.initiative_page(
+        "many", viewer=None, now=now, shift_limit=3, goals=goals_with_progress
+    )
 
     assert len(page.shifts) == 3 and page.more_shifts
 
@@ -407,9 +352,9 @@ def test_a_draft_is_not_found_except_by_its_coordinators_and_admins(db, now):
 
     for viewer in (None, make_user(), other):
         with pytest.raises(NotFound):
-            services.initiative_page("draft", viewer=viewer, now=now)
+            services.initiative_page("draft", viewer=viewer, now=now, goals=goals_with_progress)
     for viewer in (own, admin):
-        page = services.initiative_page("draft", viewer=viewer, now=now)
+        page = services.initiative_page("draft", viewer=viewer, now=now, goals=goals_with_progress)
         assert page.initiative == draft and page.is_preview
 
 
@@ -419,7 +364,7 @@ def test_a_closed_initiative_shows_its_goals_but_no_shifts(db, now):
     make_outcome_record(metric, 10)
     make_shift(initiative, starts_at=now + dt.timedelta(days=1))
 
-    page = services.initiative_page("done", viewer=None, now=now)
+    page = services.initiative_page("done", viewer=None, now=now, goals=goals_with_progress)
 
     assert page.is_closed and page.shifts == []
     assert page.goals[0].is_met
@@ -427,41 +372,4 @@ def test_a_closed_initiative_shows_its_goals_but_no_shifts(db, now):
 
 def test_an_unknown_initiative_is_not_found(db, now):
     with pytest.raises(NotFound):
-        services.initiative_page("no-such-thing", viewer=None, now=now)
-
-
-def test_outcome_goals_show_the_latest_measurement_and_outputs_add_up(db):
-    """Reading level is measured again and again (latest counts); trees planted add up."""
-    import datetime as dt
-    import decimal
-
-    from tests.factories import make_initiative, make_metric
-    from volunteer_app.impact.models import OutcomeRecord, OutcomeSource
-    from volunteer_app.initiatives.models import MetricKind
-    from volunteer_app.initiatives.services import goal_progress
-
-    initiative = make_initiative()
-    trees = make_metric(initiative, "Trees planted", kind=MetricKind.OUTPUT)
-    reading = make_metric(
-        initiative, "Reading at grade level", unit="%", kind=MetricKind.OUTCOME, baseline=40
-    )
-    for metric, value, day in [
-        (trees, 5, 1),
-        (trees, 7, 8),
-        (reading, 48, 1),
-        (reading, 55, 20),
-        (reading, 51, 10),
-    ]:
-        db.session.add(
-            OutcomeRecord(
-                metric_id=metric.id,
-                value=value,
-                period_start_on=dt.date(2026, 3, day),
-                source=OutcomeSource.WEB,
-            )
-        )
-    db.session.flush()
-
-    progress = goal_progress([trees.id, reading.id])
-
-    assert progress == {trees.id: decimal.Decimal(12), reading.id: decimal.Decimal(55)}
+        services.initiative_page("no-such-thing", viewer=None, now=now, goals=goals_with_progress)

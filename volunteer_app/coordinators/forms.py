@@ -40,7 +40,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from volunteer_app.coordinators.services import OrganizationDetails
+from volunteer_app.accounts.organizations import OrganizationDetails
 from volunteer_app.core.bounds import DateField
 from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.core.time import is_valid_timezone

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
+from volunteer_app.accounts import organizations as orgs
 from volunteer_app.accounts.models import Organization
 from volunteer_app.coordinators import forms, services
 from volunteer_app.core import confirm, submissions, transaction
@@ -557,7 +558,7 @@ def new_organization():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
         transaction.refusal_shows(lambda error: page(error.status_code))
-        org = services.create_organization(form.details(), now=utcnow())
+        org = orgs.create_organization(form.details(), now=utcnow())
         done = submissions.saved(form, url_for(".organization", org_id=org.id))
         flash(_("Organization added. Invite its coordinators below."), "success")
         return redirect(done, 303)
@@ -578,7 +579,7 @@ def edit_organization(org_id: int):
 
     if form.validate_on_submit():
         transaction.refusal_shows(lambda error: page(error.status_code))
-        services.update_organization(org, form.details())
+        orgs.update_organization(org, form.details())
         flash(_("Organization saved."), "success")
         return redirect(url_for(".organization", org_id=org.id), 303)
     return page(400 if form.is_submitted() else 200)
@@ -589,7 +590,7 @@ def _organization_page(org: Organization, invite_form, invitation=None, status: 
         render_template(
             "coordinators/organization.html",
             organization=org,
-            members=services.organization_members(org),
+            members=orgs.organization_members(org),
             invite_form=invite_form,
             invitation=invitation,
             action_form=ActionForm(formdata=None),
@@ -613,10 +614,10 @@ def invite(org_id: int):
     if not form.validate_on_submit():
         return _organization_page(org, form, status=400)
     transaction.refusal_shows(lambda error: _organization_page(org, form, status=error.status_code))
-    invitation = services.invite_coordinator(org, form.email.data)
+    invitation = orgs.invite_coordinator(org, form.email.data)
     # Nothing is written: the signed link is the invitation, so it is shown here to copy
     # as well as mailed.
-    services.send_invitation(invitation, invited_by=_me())
+    orgs.send_invitation(invitation, invited_by=_me())
     flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
     return _organization_page(org, forms.InviteForm(formdata=None), invitation=invitation)
 
@@ -626,7 +627,7 @@ def invite(org_id: int):
 def remove_member(org_id: int, user_id: int):
     org = _require_organization(org_id)
     if not confirm.confirmed():
-        member = services.member_of(org, user_id)
+        member = orgs.member_of(org, user_id)
         consequences = [
             _(
                 "%(name)s stops coordinating for %(organization)s at once: no more access to "
@@ -650,7 +651,7 @@ def remove_member(org_id: int, user_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     transaction.refusal_goes_to(url_for(".organization", org_id=org.id))
-    person = services.remove_member(org, user_id)
+    person = orgs.remove_member(org, user_id)
     flash(
         _(
             "%(name)s is no longer a coordinator of %(organization)s.",
@@ -670,8 +671,8 @@ def remove_member(org_id: int, user_id: int):
 def invitation(token: str):
     """Anyone may open the link; accepting needs the invited person to be logged in."""
     try:
-        pending = services.read_invitation(token)
-    except services.InvitationInvalid:
+        pending = orgs.read_invitation(token)
+    except orgs.InvitationInvalid:
         abort(404)
     except DomainError as error:
         return render_template("coordinators/invitation.html", problem=error.message), (
@@ -695,7 +696,7 @@ def invitation(token: str):
             ),
             on=transaction.PAGE,
         )
-        services.accept_invitation(token, _me(), now=utcnow())
+        orgs.accept_invitation(token, _me(), now=utcnow())
         flash(
             _(
                 "Welcome! You now coordinate for %(organization)s.",

@@ -15,13 +15,15 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from volunteer_app.accounts.models import User
-from volunteer_app.core.errors import DomainError
+from volunteer_app.core.auth import can_manage_organization, manageable_organization_ids
+from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
 from volunteer_app.hours.models import HoursAudit, HoursEntry, HoursSource, HoursStatus
 from volunteer_app.initiatives.models import Initiative, InitiativeStatus
 from volunteer_app.reference.settings import get_setting
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
+from volunteer_app.shifts.services import mark_attended
 
 
 class AttendanceError(DomainError):
@@ -91,8 +93,7 @@ def check_in(signup: Signup, *, now: dt.datetime, method: str) -> Signup:
     if signup.checked_in_at is None:
         signup.checked_in_at = now
         signup.check_in_method = method
-    signup.status = SignupStatus.ATTENDED
-    db.session.flush()
+    mark_attended(signup)
     return signup
 
 
@@ -351,3 +352,66 @@ def latest_reasons(entry_ids: list[int]) -> dict[int, str]:
         sa.select(ranked.c.hours_entry_id, ranked.c.reason).where(ranked.c.rank == 1)
     )
     return {entry_id: reason for entry_id, reason in rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# What coordinators may review, and what a volunteer may report against
+
+
+def pending_hours(user: User) -> list[HoursEntry]:
+    """Entries waiting for approval in the initiatives `user` manages, oldest service first."""
+    query = (
+        sa.select(HoursEntry)
+        .join(HoursEntry.initiative)
+        .where(HoursEntry.status == HoursStatus.PENDING)
+        .order_by(HoursEntry.served_on, HoursEntry.id)
+        .options(joinedload(HoursEntry.user), joinedload(HoursEntry.initiative))
+    )
+    allowed = manageable_organization_ids(user)
+    if allowed is not None:
+        query = query.where(Initiative.organization_id.in_(allowed or [-1]))
+    return list(db.session.scalars(query))
+
+
+def manageable_hours_entries(user: User, entry_ids: list[int]) -> list[HoursEntry]:
+    """The entries among `entry_ids` that `user` may review; others are silently left out."""
+    if not entry_ids:
+        return []
+    query = sa.select(HoursEntry).join(HoursEntry.initiative).where(HoursEntry.id.in_(entry_ids))
+    allowed = manageable_organization_ids(user)
+    if allowed is not None:
+        query = query.where(Initiative.organization_id.in_(allowed or [-1]))
+    return list(db.session.scalars(query))
+
+
+def manageable_hours_entry(entry_id: int, user: User) -> HoursEntry:
+    entry = db.session.get(
+        HoursEntry,
+        entry_id,
+        options=[joinedload(HoursEntry.initiative), joinedload(HoursEntry.user)],
+    )
+    if entry is None or not can_manage_organization(user, entry.initiative.organization_id):
+        raise NotFound(_("We could not find that entry."))
+    return entry
+
+
+def published_initiatives_for_report(user: User) -> tuple[list[Initiative], list[Initiative]]:
+    """(initiatives the person has served, other published ones), each by title."""
+    published = list(
+        db.session.scalars(
+            sa.select(Initiative)
+            .where(Initiative.status == InitiativeStatus.PUBLISHED)
+            .order_by(Initiative.title)
+        )
+    )
+    served_ids = set(
+        db.session.scalars(
+            sa.select(Shift.initiative_id)
+            .join(Signup, Signup.shift_id == Shift.id)
+            .where(Signup.user_id == user.id, Signup.status == SignupStatus.ATTENDED)
+            .union(sa.select(HoursEntry.initiative_id).where(HoursEntry.user_id == user.id))
+        )
+    )
+    served = [i for i in published if i.id in served_ids]
+    others = [i for i in published if i.id not in served_ids]
+    return served, others

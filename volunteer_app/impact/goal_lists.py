@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from volunteer_app.impact.outcomes import PaceState
 from volunteer_app.impact.reports import GoalRow
-from volunteer_app.initiatives.manage import PaceState
 
 # Most urgent first: a deadline already missed, then deadlines still ahead, then goals nobody
 # can fall behind on, then goals already met.

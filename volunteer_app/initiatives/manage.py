@@ -1,6 +1,6 @@
 """Coordinators set up initiatives: create and edit them, move them through draft, published
 and closed, and keep their goals (outcome metrics), optionally pre-filled from a Cities of
-Service blueprint. Also the pace a goal needs to be met by its deadline.
+Service blueprint. (The pace a goal needs is impact/outcomes.py's.)
 
 Services flush and never commit; the request commits once.
 """
@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import enum
-import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from volunteer_app.accounts.models import Organization, User
 from volunteer_app.core.auth import manageable_organization_ids
 from volunteer_app.core.errors import Conflict, DomainError, NotFound
+from volunteer_app.core.slugs import SLUG_MAX, slugify
 from volunteer_app.core.time import is_valid_timezone
 from volunteer_app.extensions import db
 from volunteer_app.initiatives.blueprints import get_blueprint
@@ -34,7 +32,6 @@ from volunteer_app.initiatives.models import (
 )
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 
-SLUG_MAX = 80
 MAX_REMINDERS = 5
 # A reminder more than two weeks ahead is not a reminder any more.
 MAX_REMINDER_MINUTES = 14 * 24 * 60
@@ -73,13 +70,6 @@ def initiatives_for(user: User) -> list[Initiative]:
 
 # ---------------------------------------------------------------------------------------------
 # Slugs and reminder offsets
-
-
-def slugify(text: str) -> str:
-    """ASCII, lowercase, words joined by hyphens: "Árboles del Río!" -> "arboles-del-rio"."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:SLUG_MAX].rstrip("-") or "initiative"
 
 
 def unique_slug(title: str, *, exclude_id: int | None = None) -> str:
@@ -382,63 +372,4 @@ def initiative_for_management(initiative_id: int) -> Initiative | None:
             selectinload(Initiative.skills),
             selectinload(Initiative.languages),
         )
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Pace
-
-
-class PaceState(enum.StrEnum):
-    MET = "met"  # the target is reached
-    NO_DEADLINE = "no_deadline"  # nothing to pace against
-    MISSED = "missed"  # the deadline has passed short of the target
-    ON_PACE = "on_pace"  # `per_week` more each week for `weeks_left` weeks meets the target
-
-
-@dataclass(frozen=True)
-class Pace:
-    state: PaceState
-    remaining: decimal.Decimal
-    days_left: int | None = None
-    weeks_left: int | None = None
-    per_week: decimal.Decimal | None = None
-
-
-def goal_pace(
-    target: decimal.Decimal,
-    achieved: decimal.Decimal,
-    deadline_on: dt.date | None,
-    *,
-    today: dt.date,
-) -> Pace:
-    """How much more a goal needs each week to reach `target` by `deadline_on`.
-
-    The deadline day counts (a deadline of today leaves one day, so one week). Weeks are
-    rounded up, so a goal due in 10 days has 2 weeks left. The weekly amount is rounded up, to
-    a whole number when what remains is whole (nobody plants 33.34 trees), so keeping pace
-    always meets the target.
-    """
-    target = decimal.Decimal(target)
-    achieved = decimal.Decimal(achieved)
-    remaining = max(target - achieved, decimal.Decimal(0))
-    if remaining == 0:
-        return Pace(PaceState.MET, remaining)
-    if deadline_on is None:
-        return Pace(PaceState.NO_DEADLINE, remaining)
-    days_left = (deadline_on - today).days + 1
-    if days_left <= 0:
-        return Pace(PaceState.MISSED, remaining, days_left=0, weeks_left=0)
-    weeks_left = math.ceil(days_left / 7)
-    exact = remaining / weeks_left
-    if remaining == remaining.to_integral_value():
-        per_week = exact.to_integral_value(rounding=decimal.ROUND_CEILING)
-    else:
-        per_week = exact.quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_CEILING)
-    return Pace(
-        PaceState.ON_PACE,
-        remaining,
-        days_left=days_left,
-        weeks_left=weeks_left,
-        per_week=per_week,
     )

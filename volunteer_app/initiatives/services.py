@@ -1,5 +1,9 @@
 """Finding opportunities: the queries behind the home page, the initiatives list with its
-filters, and an initiative's public page; plus goal progress, which other features reuse.
+filters, and an initiative's public page.
+
+Where goals stand is impact's to say (impact/outcomes.py), a layer above this one: the screens
+hand these functions `goals`, a function from metrics to their progress
+(`impact.outcomes.goals_with_progress`), so nothing here imports upward.
 
 Everything here only reads. Each function runs a fixed number of queries however many
 initiatives, shifts, goals or outcome records there are.
@@ -13,15 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import decimal
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from volunteer_app.accounts.models import Organization
 from volunteer_app.core.errors import NotFound
@@ -30,7 +33,6 @@ from volunteer_app.extensions import db
 from volunteer_app.initiatives.models import (
     Initiative,
     InitiativeStatus,
-    MetricKind,
     OutcomeMetric,
 )
 from volunteer_app.reference.models import Cause, Language, Neighborhood
@@ -40,108 +42,14 @@ WEEKDAY = "weekday"
 WEEKEND = "weekend"
 # How many words of a search we honour; the rest would only slow the query down.
 MAX_SEARCH_WORDS = 8
+# What the screens pass in as `goals`: each metric given, in order, with its progress (an
+# impact.outcomes.GoalProgress, which the templates read as .metric, .achieved, .percent ...).
+GoalsReader = Callable[[Sequence[OutcomeMetric]], Sequence[Any]]
+
+
 # Local midnight is at most 14 hours before and 12 hours after UTC midnight (UTC+14, UTC-12).
 _EARLIEST_OFFSET = dt.timedelta(hours=14)
 _LATEST_OFFSET = dt.timedelta(hours=12)
-
-
-# ---------------------------------------------------------------------------------------------
-# Goal progress
-
-
-@dataclass(frozen=True)
-class GoalProgress:
-    """A goal with how much of it has been achieved so far."""
-
-    metric: OutcomeMetric
-    achieved: decimal.Decimal
-
-    @property
-    def percent(self) -> int:
-        """Whole percent of the target reached, rounded down so 99.6% never reads as done."""
-        return progress_percent(self.achieved, self.metric.target)
-
-    @property
-    def bar_value(self) -> decimal.Decimal:
-        return min(self.achieved, self.metric.target)
-
-    @property
-    def is_met(self) -> bool:
-        return self.achieved >= self.metric.target
-
-
-def progress_percent(achieved: decimal.Decimal, target: decimal.Decimal) -> int:
-    if not target or target <= 0:
-        return 0
-    return math.floor(decimal.Decimal(achieved) * 100 / decimal.Decimal(target))
-
-
-def latest_record_value(
-    *, from_on: dt.date | None = None, to_on: dt.date | None = None
-) -> sa.ScalarSelect:
-    """The value of the latest live record of the `OutcomeMetric` in the enclosing query, among
-    records whose period starts within [from_on, to_on] (None when there is none).
-
-    This is how an outcome goal stands (share of students reading at grade level: measured again
-    and again, the latest counts), while an output goal (trees planted) adds up its records.
-    Every report of goal progress uses it. The record table is aliased and the subquery
-    correlates to the metric only, so it also works in queries that join records themselves.
-    """
-    from volunteer_app.impact.models import OutcomeRecord
-
-    record = aliased(OutcomeRecord)
-    within = []
-    if from_on is not None:
-        within.append(record.period_start_on >= from_on)
-    if to_on is not None:
-        within.append(record.period_start_on <= to_on)
-    return (
-        sa.select(record.value)
-        .where(record.metric_id == OutcomeMetric.id, record.voided_at.is_(None), *within)
-        .order_by(
-            sa.func.coalesce(record.period_end_on, record.period_start_on).desc(),
-            record.recorded_at.desc(),
-            record.id.desc(),
-        )
-        .limit(1)
-        .correlate(OutcomeMetric)
-        .scalar_subquery()
-    )
-
-
-def goal_progress(metric_ids: Iterable[int]) -> dict[int, decimal.Decimal]:
-    """Where each metric stands, from its outcome records that are not voided: the sum of an
-    output's records, the latest of an outcome's (see `latest_record_value`).
-
-    One query; metrics without records get 0. An empty list runs no query.
-    """
-    from volunteer_app.impact.models import OutcomeRecord
-
-    ids = sorted(set(metric_ids))
-    if not ids:
-        return {}
-    total = (
-        sa.select(sa.func.sum(OutcomeRecord.value))
-        .where(OutcomeRecord.metric_id == OutcomeMetric.id, OutcomeRecord.voided_at.is_(None))
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        sa.select(
-            OutcomeMetric.id,
-            sa.case((OutcomeMetric.kind == MetricKind.OUTCOME, latest_record_value()), else_=total),
-        ).where(OutcomeMetric.id.in_(ids))
-    )
-    progress = {metric_id: decimal.Decimal(0) for metric_id in ids}
-    for metric_id, value in rows:
-        progress[metric_id] = decimal.Decimal(value or 0)
-    return progress
-
-
-def goals_with_progress(metrics: Iterable[OutcomeMetric]) -> list[GoalProgress]:
-    """Each metric with its progress, in the order given, in one query."""
-    metrics = list(metrics)
-    totals = goal_progress(m.id for m in metrics)
-    return [GoalProgress(m, totals.get(m.id, decimal.Decimal(0))) for m in metrics]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +91,7 @@ class InitiativeResult:
     next_shift: Shift | None = None
     matching_shifts: int = 0
     spots_left: int = 0  # across all matching shifts
-    headline_goal: GoalProgress | None = None
+    headline_goal: Any = None  # impact.outcomes.GoalProgress of its first goal
 
 
 @dataclass
@@ -289,6 +197,7 @@ def search_initiatives(
     page: int = 1,
     per_page: int = 12,
     scores: dict[int, float] | None = None,
+    goals: GoalsReader,
 ) -> ResultsPage:
     """Published initiatives matching `filters`, soonest matching shift first, one page.
 
@@ -379,11 +288,13 @@ def search_initiatives(
     page_ids = [initiative_id for initiative_id, _title in kept][
         (page - 1) * per_page : page * per_page
     ]
-    items = _load_results(page_ids, matches)
+    items = _load_results(page_ids, matches, goals)
     return ResultsPage(items=items, page=page, per_page=per_page, total=total)
 
 
-def _load_results(initiative_ids: list[int], matches: dict[int, _Match]) -> list[InitiativeResult]:
+def _load_results(
+    initiative_ids: list[int], matches: dict[int, _Match], goals: GoalsReader
+) -> list[InitiativeResult]:
     """The full rows for one page of results, in order, in a fixed number of queries."""
     if not initiative_ids:
         return []
@@ -415,7 +326,7 @@ def _load_results(initiative_ids: list[int], matches: dict[int, _Match]) -> list
         else {}
     )
     headlines = [initiatives[i].metrics[0] for i in initiative_ids if initiatives[i].metrics]
-    totals = goal_progress(m.id for m in headlines)
+    headline_goals = {goal.metric.id: goal for goal in goals(headlines)}
 
     results = []
     for initiative_id in initiative_ids:
@@ -427,8 +338,7 @@ def _load_results(initiative_ids: list[int], matches: dict[int, _Match]) -> list
             result.matching_shifts = match.count
             result.spots_left = match.spots_left
         if initiative.metrics:
-            headline = initiative.metrics[0]
-            result.headline_goal = GoalProgress(headline, totals[headline.id])
+            result.headline_goal = headline_goals.get(initiative.metrics[0].id)
         results.append(result)
     return results
 
@@ -512,10 +422,18 @@ class HomePage:
     causes: list[Cause]
 
 
-def home_page(*, now: dt.datetime, upcoming_limit: int = 8, featured_limit: int = 6) -> HomePage:
+def home_page(
+    *,
+    now: dt.datetime,
+    upcoming_limit: int = 8,
+    featured_limit: int = 6,
+    goals: GoalsReader,
+) -> HomePage:
     """Everything the home page shows: what is happening soon, initiatives to explore (those
     with the soonest shifts first), headline totals, and causes to browse by."""
-    featured = search_initiatives(InitiativeFilters(), now=now, per_page=featured_limit)
+    featured = search_initiatives(
+        InitiativeFilters(), now=now, per_page=featured_limit, goals=goals
+    )
     return HomePage(
         upcoming=upcoming_shifts(now=now, limit=upcoming_limit),
         featured=featured.items,
@@ -538,7 +456,7 @@ def can_preview(viewer: Any, initiative: Initiative) -> bool:
 @dataclass
 class InitiativePage:
     initiative: Initiative
-    goals: list[GoalProgress]
+    goals: Sequence[Any]  # impact.outcomes.GoalProgress, one per goal
     shifts: list[Shift] = field(default_factory=list)
     more_shifts: bool = False  # there are more upcoming shifts than shown
     is_preview: bool = False  # a draft seen by its own coordinators
@@ -549,7 +467,12 @@ class InitiativePage:
 
 
 def initiative_page(
-    slug: str, *, viewer: Any, now: dt.datetime, shift_limit: int = 30
+    slug: str,
+    *,
+    viewer: Any,
+    now: dt.datetime,
+    shift_limit: int = 30,
+    goals: GoalsReader,
 ) -> InitiativePage:
     """An initiative's public page: its story, goals with progress and upcoming shifts.
 
@@ -577,7 +500,7 @@ def initiative_page(
 
     page = InitiativePage(
         initiative=initiative,
-        goals=goals_with_progress(initiative.metrics),
+        goals=goals(initiative.metrics),
         is_preview=is_preview,
     )
     if initiative.status != InitiativeStatus.CLOSED:

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from volunteer_app.core.db import utcnow
+from volunteer_app.impact.outcomes import goals_with_progress
 from volunteer_app.initiatives import services
 from volunteer_app.initiatives.forms import BEST_MATCH, InitiativeFilterForm
 
@@ -22,7 +23,7 @@ def home():
     from volunteer_app.matching.services import home_suggestions
 
     now = utcnow()
-    page = services.home_page(now=now)
+    page = services.home_page(now=now, goals=goals_with_progress)
     return render_template(
         "initiatives/home.html", page=page, recommended=home_suggestions(_viewer(), now=now)
     )
@@ -47,6 +48,7 @@ def index():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
         scores=scores,
+        goals=goals_with_progress,
     )
     return render_template(
         "initiatives/index.html",
@@ -67,5 +69,5 @@ def _page_url(number: int) -> str:
 @bp.route("/initiatives/<slug>")
 def detail(slug: str):
     now = utcnow()
-    page = services.initiative_page(slug, viewer=current_user, now=now)
+    page = services.initiative_page(slug, viewer=current_user, now=now, goals=goals_with_progress)
     return render_template("initiatives/detail.html", page=page, now=now)

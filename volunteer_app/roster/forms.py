@@ -31,7 +31,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from volunteer_app.core.bounds import DateField, id_value
 from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.core.submissions import OneSubmission
-from volunteer_app.impact.services import MAX_VALUE
+from volunteer_app.impact.outcomes import MAX_VALUE
 
 ROUNDING_CHOICES = (1, 5, 6, 10, 15, 30, 60)
 

@@ -38,8 +38,9 @@ from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.forms import ActionForm
 from volunteer_app.core.time import format_local, local
 from volunteer_app.extensions import db, limiter
+from volunteer_app.hours import attendance as hours_attendance
 from volunteer_app.hours import services as hours
-from volunteer_app.impact.services import void_outcome
+from volunteer_app.impact import outcomes
 from volunteer_app.reference.settings import get_setting, set_setting
 from volunteer_app.roster import forms, services
 from volunteer_app.shifts.models import Shift
@@ -74,8 +75,8 @@ def _render_roster(shift: Shift, *, now, find_form=None, new_form=None, outcomes
     ended = services.shift_has_ended(shift, now=now)
     metrics = records = None
     if ended:
-        metrics = services.shift_metrics(shift)
-        records = services.shift_outcome_records(shift)
+        metrics = outcomes.shift_metrics(shift)
+        records = outcomes.shift_outcome_records(shift)
         if outcomes_form is None:
             current = {
                 r.metric_id: f"{r.value.normalize():f}" for r in records if str(r.source) == "web"
@@ -247,13 +248,13 @@ def shift_outcomes(shift_id: int):
     if not services.shift_has_ended(shift, now=now):
         flash(_("Outcomes can be recorded once the shift has ended."), "error")
         return _to_roster(shift.id)
-    form = forms.shift_outcomes_form(services.shift_metrics(shift), prefix="outcome")
+    form = forms.shift_outcomes_form(outcomes.shift_metrics(shift), prefix="outcome")
     if not form.validate_on_submit():
         return _render_roster(shift, now=now, outcomes_form=form)
     if (repeat := submissions.claim(form, now=now)) is not None:
         return repeat
     transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="outcomes"))
-    recorded = services.record_shift_outcomes(shift, form.values(), by=_me(), now=now)
+    recorded = outcomes.record_shift_outcomes(shift, form.values(), by=_me(), now=now)
     submissions.saved(form, url_for(".roster", shift_id=shift.id, _anchor="outcomes"))
     if recorded:
         flash(ngettext("%(num)d value recorded.", "%(num)d values recorded.", recorded), "success")
@@ -276,7 +277,7 @@ def sign_in_sheet(shift_id: int):
         roster=roster,
         blank_rows=max(5, shift.capacity - len(roster.confirmed) + 3),
         check_in_url=services.check_in_url(shift),
-        sheet_code=services.display_sheet_code(shift),
+        sheet_code=hours_attendance.display_sheet_code(shift),
         qr=services.qr_svg_inline(url),
     )
 
@@ -310,7 +311,7 @@ def attendance(shift_id: int):
     form = forms.attendance_form(roster.confirmed)
     if form.validate_on_submit():
         transaction.refusal_goes_to(url_for(".attendance", shift_id=shift.id))
-        result = services.mark_attendance(shift, form.marks(), by=_me(), now=now)
+        result = hours_attendance.mark_attendance(shift, form.marks(), by=_me(), now=now)
         flash(
             _(
                 "Attendance saved: %(present)d present, %(absent)d absent.",
@@ -320,7 +321,7 @@ def attendance(shift_id: int):
             "success",
         )
         return redirect(url_for(".attendance", shift_id=shift.id), 303)
-    opens = services.attendance_opens_at(shift)
+    opens = hours_attendance.attendance_opens_at(shift)
     return render_template(
         "roster/attendance.html",
         shift=shift,
@@ -339,7 +340,7 @@ def attendance(shift_id: int):
 
 def _public_shift_or_404(code: str) -> Shift:
     try:
-        return services.public_shift_by_code(code)
+        return hours_attendance.public_shift_by_code(code)
     except NotFound:
         abort(404)
 
@@ -379,21 +380,21 @@ def _check_in_or_out(form, me, shift: Shift, *, now, leaving: bool):
     phone = (form.phone.data or "").strip()
     if me is not None and not phone:
         if leaving:
-            return services.check_out_self(me, shift, now=now)
-        return services.check_in_self(me, shift, now=now)
+            return hours_attendance.check_out_self(me, shift, now=now)
+        return hours_attendance.check_in_self(me, shift, now=now)
     if not phone:
-        raise services.CheckInRefused(_("Please enter your phone number."))
+        raise hours_attendance.CheckInRefused(_("Please enter your phone number."))
     if not _on_coordinators_device():
-        services.check_sheet_code(shift, form.sheet.data)
+        hours_attendance.check_sheet_code(shift, form.sheet.data)
     if leaving:
-        return services.check_out_by_phone(shift, phone, now=now)
-    return services.check_in_by_phone(shift, phone, now=now)
+        return hours_attendance.check_out_by_phone(shift, phone, now=now)
+    return hours_attendance.check_in_by_phone(shift, phone, now=now)
 
 
 def _check_in_refused(refusal: DomainError, form, back: str):
     # A wrong code or number is what a guesser sends: it counts towards the brake.
-    g.checkin_missed = isinstance(refusal, services.WrongNumber) or (
-        isinstance(refusal, services.WrongSheetCode) and bool(form.sheet.data)
+    g.checkin_missed = isinstance(refusal, hours_attendance.WrongNumber) or (
+        isinstance(refusal, hours_attendance.WrongSheetCode) and bool(form.sheet.data)
     )
     return redirect(back, 303)
 
@@ -431,7 +432,7 @@ def checkin(code: str):
         initiative=shift.initiative,
         tz=shift.initiative.timezone,
         form=form,
-        state=services.check_in_page_state(shift, now=now),
+        state=hours_attendance.check_in_page_state(shift, now=now),
         my_signup=my_signup,
         kiosk=_on_coordinators_device(),
     )
@@ -467,7 +468,7 @@ def my_hours():
 @login_required
 def report_hours():
     me = _me()
-    served, others = services.published_initiatives_for_report(me)
+    served, others = hours.published_initiatives_for_report(me)
     form = forms.HoursReportForm()
     served_group = _("Where you have served")
     others_group = _("Other initiatives") if served else None
@@ -506,7 +507,7 @@ def hours_queue():
     me = _me()
     form = forms.HoursReviewForm()
     if form.validate_on_submit():
-        entries = services.manageable_hours_entries(me, form.entry_ids.data)
+        entries = hours.manageable_hours_entries(me, form.entry_ids.data)
         approve = not form.reject.data
         transaction.refusal_goes_to(url_for(".hours_queue"))
         reviewed = hours.review_hours(
@@ -522,7 +523,7 @@ def hours_queue():
             )
         flash(message, "success")
         return redirect(url_for(".hours_queue"), 303)
-    entries = services.pending_hours(me)
+    entries = hours.pending_hours(me)
     return render_template("roster/hours_queue.html", entries=entries, form=form), (
         400 if form.errors else 200
     )
@@ -532,7 +533,7 @@ def hours_queue():
 @coordinator_required
 def hours_edit(entry_id: int):
     try:
-        entry = services.manageable_hours_entry(entry_id, _me())
+        entry = hours.manageable_hours_entry(entry_id, _me())
     except NotFound:
         abort(404)
     form = forms.HoursCorrectionForm()
@@ -577,7 +578,7 @@ def initiative_outcomes(initiative_id: int):
             tz=initiative.timezone,
             metrics=metrics,
             form=form,
-            listing=services.initiative_outcome_records(initiative),
+            listing=outcomes.initiative_outcome_records(initiative),
             void_form=forms.VoidOutcomeForm(formdata=None),
         ), (400 if form.errors else 200)
 
@@ -585,7 +586,7 @@ def initiative_outcomes(initiative_id: int):
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
         transaction.refusal_shows(lambda refusal: page(), on=form.period_end_on)
-        services.record_partner_report(
+        outcomes.record_partner_report(
             initiative,
             form.metric_id.data,
             form.value.data,
@@ -605,7 +606,7 @@ def initiative_outcomes(initiative_id: int):
 @coordinator_required
 def void_outcome_record(record_id: int):
     try:
-        record = services.manageable_outcome_record(record_id, _me())
+        record = outcomes.manageable_outcome_record(record_id, _me())
     except NotFound:
         abort(404)
     back = url_for(".initiative_outcomes", initiative_id=record.metric.initiative_id)
@@ -633,7 +634,7 @@ def void_outcome_record(record_id: int):
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back, 303)
-    void_outcome(record, by=_me(), reason=form.reason.data.strip(), now=utcnow())
+    outcomes.void_outcome(record, by=_me(), reason=form.reason.data.strip(), now=utcnow())
     flash(_("The value is withdrawn; it stays in the list, struck through."), "success")
     return redirect(back, 303)
 

@@ -406,6 +406,23 @@ def confirm_waiting(shift: Shift, signup: Signup, *, now: dt.datetime) -> None:
         )
 
 
+def mark_attended(signup: Signup) -> None:
+    """The person came (checked in, or marked present on the roster). Attended, like no-show,
+    still holds its spot (SPOT_HOLDING), so `spots_taken` does not change."""
+    if signup.status not in SPOT_HOLDING:
+        raise ValueError(f"signup {signup.id} is {signup.status}, not on the shift")
+    signup.status = SignupStatus.ATTENDED
+    db.session.flush()
+
+
+def mark_no_show(signup: Signup) -> None:
+    """The person did not come; their spot stays taken (the shift has happened)."""
+    if signup.status not in SPOT_HOLDING:
+        raise ValueError(f"signup {signup.id} is {signup.status}, not on the shift")
+    signup.status = SignupStatus.NO_SHOW
+    db.session.flush()
+
+
 # ---------------------------------------------------------------------------------------------
 # Shift codes
 

@@ -32,8 +32,8 @@ from volunteer_app.core.errors import DomainError
 from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.extensions import db
 from volunteer_app.hours import services as hours
-from volunteer_app.impact.models import OutcomeRecord, OutcomeSource
-from volunteer_app.impact.services import record_outcome
+from volunteer_app.impact.models import OutcomeSource
+from volunteer_app.impact.outcomes import goal_progress, record_outcome
 from volunteer_app.initiatives.models import Initiative, InitiativeStatus, MetricKind
 from volunteer_app.shifts import services as shifts
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupSource, SignupStatus
@@ -484,11 +484,7 @@ def number(command: Command, user: User, *, now: dt.datetime, locale: str) -> Ou
     record = record_outcome(
         metric, command.number, now=now, source=OutcomeSource.SMS, by=user, shift=shift
     )
-    total = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(OutcomeRecord.value), 0)).where(
-            OutcomeRecord.metric_id == metric.id, OutcomeRecord.voided_at.is_(None)
-        )
-    )
+    total = goal_progress([metric.id])[metric.id]
     with force_locale(locale):
         value, total_text, target = (
             _number_text(record.value),

@@ -17,6 +17,7 @@ from tests.factories import (
     make_signup,
     make_user,
 )
+from volunteer_app.hours import attendance
 from volunteer_app.hours.models import HoursEntry, HoursStatus
 from volunteer_app.initiatives.models import InitiativeStatus
 from volunteer_app.roster import services
@@ -43,7 +44,7 @@ def checkin_url(shift) -> str:
 def post(auth, shift, **data):
     """Post the check-in form as someone who scanned the sign-in sheet's QR code (so with the
     sheet's code), unless the test says otherwise."""
-    data.setdefault("sheet", services.sheet_code(shift))
+    data.setdefault("sheet", attendance.sheet_code(shift))
     return auth.post(checkin_url(shift), data)
 
 
@@ -163,7 +164,7 @@ def test_check_in_too_early_says_when(db, client, auth, initiative, clock, volun
         as_text=True
     )
     # The page offers no form yet; a stale form posted anyway is refused with the time.
-    stale = {"phone": "2025550142", "check_in": "1", "sheet": services.sheet_code(tomorrow)}
+    stale = {"phone": "2025550142", "check_in": "1", "sheet": attendance.sheet_code(tomorrow)}
     auth.post(checkin_url(tomorrow), stale, page="/login")
     assert "Check-in opens 30 minutes before" in client.get(checkin_url(tomorrow)).get_data(
         as_text=True
@@ -216,7 +217,7 @@ def fresh_browser(app, url: str, **data):
 def test_fresh_cookies_do_not_reset_the_brake(app, db, shift, volunteer):
     make_signup(volunteer, shift)
     db.session.commit()
-    code = services.sheet_code(shift)
+    code = attendance.sheet_code(shift)
     answers = [
         fresh_browser(app, checkin_url(shift), phone=f"202555{1000 + i}", sheet=code, check_in="1")
         for i in range(30)
@@ -239,11 +240,11 @@ def test_the_brake_counts_per_shift_and_per_address(app, db, initiative, clock, 
             checkin_url(shift),
             phone=f"202555{1000 + i}",
             check_in="1",
-            sheet=services.sheet_code(shift),
+            sheet=attendance.sheet_code(shift),
         )
     assert (
         fresh_browser(
-            app, checkin_url(shift), phone="2025550199", sheet=services.sheet_code(shift)
+            app, checkin_url(shift), phone="2025550199", sheet=attendance.sheet_code(shift)
         ).status_code
         == 429
     )
@@ -256,7 +257,7 @@ def test_the_brake_counts_per_shift_and_per_address(app, db, initiative, clock, 
             **form_fields(elsewhere, page),
             "phone": "2025550199",
             "check_in": "1",
-            "sheet": services.sheet_code(shift),
+            "sheet": attendance.sheet_code(shift),
         },
     )
     assert response.status_code == 303, "another address has its own count"
@@ -264,7 +265,7 @@ def test_the_brake_counts_per_shift_and_per_address(app, db, initiative, clock, 
         app,
         checkin_url(other),
         phone="2025550142",
-        sheet=services.sheet_code(other),
+        sheet=attendance.sheet_code(other),
         check_in="1",
     )
     assert on_other_shift.status_code == 303, "another shift has its own count"
@@ -308,7 +309,7 @@ def test_wrong_sheet_codes_count_towards_the_brake_but_a_missing_one_does_not(
 def test_the_sheet_code_is_spaced_and_cased_any_way(db, auth, shift, volunteer):
     make_signup(volunteer, shift)
     db.session.commit()
-    code = services.sheet_code(shift)
+    code = attendance.sheet_code(shift)
     post(auth, shift, phone="2025550142", sheet=f" {code[:4].lower()} - {code[4:]} ", check_in="1")
     db.session.expire_all()
     assert db.session.scalar(sa.select(Signup.checked_in_at)) is not None
@@ -317,7 +318,7 @@ def test_the_sheet_code_is_spaced_and_cased_any_way(db, auth, shift, volunteer):
 def test_the_sheets_qr_code_fills_in_the_code_and_the_public_one_carries_none(
     app, db, client, login, coordinator, shift
 ):
-    code = services.sheet_code(shift)
+    code = attendance.sheet_code(shift)
     page = client.get(f"{checkin_url(shift)}?sheet={code}").get_data(as_text=True)
     assert f'value="{code}"' in page
     public = client.get(f"{checkin_url(shift)}/qr.svg").get_data()
@@ -331,7 +332,7 @@ def test_the_sheets_qr_code_fills_in_the_code_and_the_public_one_carries_none(
         with_code = services.check_in_url(shift, with_sheet_code=True)
     assert with_code == f"http://localhost{checkin_url(shift)}?sheet={code}"
     assert services.qr_svg_inline(with_code) in sheet
-    assert services.display_sheet_code(shift) in sheet
+    assert attendance.display_sheet_code(shift) in sheet
     printed = client.get(f"/coordinate/shifts/{shift.id}/qr.svg").get_data()
     assert printed == services.qr_svg(with_code, title=f"Check in: shift {shift.code}")
 
