@@ -159,8 +159,8 @@ def _new_shift(
         initiative_id=initiative.id,
         starts_at=starts_at,
         ends_at=ends_at,
+        # spots_taken starts at the column's 0; only shifts/services changes it.
         capacity=details.capacity,
-        spots_taken=0,
         location_name=details.location_name.strip(),
         address=details.address.strip(),
         latitude=details.latitude,
