@@ -20,6 +20,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     web.register_extensions(app)
     web.register_blueprints(app)
+    web.register_listeners(app)
     web.register_cli(app)
     web.register_template_helpers(app)
     web.register_error_handlers(app)

@@ -1,4 +1,5 @@
-"""The pieces `create_app` assembles: extensions, blueprints, CLI, template helpers, errors."""
+"""The pieces `create_app` assembles: extensions, blueprints, event listeners, CLI, template
+helpers, errors."""
 
 from __future__ import annotations
 
@@ -79,8 +80,8 @@ def register_blueprints(app: Flask) -> None:
     from volunteer_app.api.views import bp as api_bp
     from volunteer_app.coordinators.views import bp as coordinators_bp
     from volunteer_app.impact.views import bp as impact_bp
-    from volunteer_app.initiatives.views import bp as initiatives_bp
     from volunteer_app.matching.views import bp as matching_bp
+    from volunteer_app.public.views import bp as initiatives_bp
     from volunteer_app.roster.views import bp as roster_bp
     from volunteer_app.shifts.views import bp as shifts_bp
     from volunteer_app.sms.views import bp as sms_bp
@@ -94,6 +95,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(matching_bp)
     app.register_blueprint(impact_bp)
     app.register_blueprint(api_bp)
+
+
+def register_listeners(app: Flask) -> None:
+    """Connect the receivers of the domain's events (core/signals): the texts a change calls
+    for, and what matching records. Connecting again (a second app in one process, as tests
+    make) changes nothing: a receiver is connected once."""
+    from volunteer_app.matching import listeners as matching_listeners
+    from volunteer_app.sms import listeners as sms_listeners
+
+    sms_listeners.connect()
+    matching_listeners.connect()
 
 
 def register_cli(app: Flask) -> None:

@@ -28,7 +28,7 @@ def clock(monkeypatch, now):
     """The views read the clock through core.db.utcnow; pin it to the tests' 'now'."""
     for module in (
         "volunteer_app.matching.views",
-        "volunteer_app.initiatives.views",
+        "volunteer_app.public.views",
         "volunteer_app.shifts.views",
         "volunteer_app.accounts.views",
         "volunteer_app.coordinators.views",

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import CONFIRMED
-from tests.factories import make_message, make_shift, make_signup, make_user
+from tests.factories import make_initiative, make_message, make_shift, make_signup, make_user
 from volunteer_app.accounts.models import User
 from volunteer_app.shifts.models import Signup, SignupSource, SignupStatus
 
@@ -330,3 +330,37 @@ def test_qr_code_is_a_valid_svg(db, client, login, coordinator, shift, which):
     root = ET.fromstring(response.get_data())  # noqa: S314 - the app's own SVG
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert root.find("{http://www.w3.org/2000/svg}path") is not None
+
+
+def test_an_under_age_walk_in_is_refused_on_the_roster_page(
+    db, client, auth, login, coordinator, org, clock
+):
+    initiative = make_initiative(org, timezone="America/New_York", minimum_age=18)
+    shift = make_shift(initiative, starts_at=clock + dt.timedelta(hours=2), capacity=3)
+    teen = make_user(email="teen@example.org", phone="+12025550161")
+    teen.birth_date = clock.date().replace(year=clock.year - 15) - dt.timedelta(days=30)
+    login(coordinator)
+
+    page = client.get(roster_url(shift)).get_data(as_text=True)
+    assert "Birth date (optional)" in page
+
+    existing = auth.post(
+        f"{roster_url(shift)}/walk-in", {"find-lookup": "teen@example.org"}, page=roster_url(shift)
+    )
+    assert existing.status_code == 303
+    refusal = "Volunteers for this initiative must be at least 18 years old."
+    assert refusal in client.get(roster_url(shift)).get_data(as_text=True)
+
+    young = clock.date().replace(year=clock.year - 14) - dt.timedelta(days=30)
+    new = auth.post(
+        f"{roster_url(shift)}/walk-in/new",
+        {"new-name": "Young One", "new-phone": "202-555-0162", "new-birth_date": young.isoformat()},
+        page=roster_url(shift),
+    )
+    assert new.status_code == 303
+    assert refusal in client.get(roster_url(shift)).get_data(as_text=True)
+
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Signup)) == 0
+    assert db.session.scalar(sa.select(User).where(User.phone == "+12025550162")) is None
+    assert db.session.get(type(shift), shift.id).spots_taken == 0

@@ -19,9 +19,13 @@ import sqlalchemy as sa
 from tests.factories import make_shift, make_signup, make_user
 from volunteer_app.accounts.models import User
 from volunteer_app.extensions import db as _db
-from volunteer_app.roster.services import add_new_walk_in, add_walk_in
 from volunteer_app.shifts.models import Shift, Signup, SignupStatus
-from volunteer_app.shifts.services import cancel_signup, signup_for_shift
+from volunteer_app.shifts.services import (
+    add_new_walk_in,
+    add_walk_in,
+    cancel_signup,
+    signup_for_shift,
+)
 from volunteer_app.sms.inbound import handle_inbound
 
 PHONE = "+12025550142"

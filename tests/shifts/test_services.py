@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests.factories import make_initiative, make_shift, make_user
 from volunteer_app.initiatives.models import InitiativeStatus
-from volunteer_app.shifts import services
+from volunteer_app.shifts import queries, services
 from volunteer_app.shifts.models import ShiftStatus, Signup, SignupStatus
 from volunteer_app.sms.models import Message, MessageStatus
 
@@ -41,13 +41,13 @@ def test_cancelling_frees_the_spot_and_promotes_the_first_waiting(db, shift, now
     db.session.commit()
 
     cancel_at = now + dt.timedelta(hours=1)
-    promoted = services.cancel_signup(services.signup_of(first, shift), now=cancel_at)
+    promoted = services.cancel_signup(queries.signup_of(first, shift), now=cancel_at)
     db.session.commit()
 
     assert promoted == [waiting_signup]
     assert waiting_signup.status == SignupStatus.CONFIRMED
     assert waiting_signup.waitlist_position is None
-    assert services.waitlist_rank(later_signup) == 1
+    assert queries.waitlist_rank(later_signup) == 1
     assert shift.spots_taken == 2
     promotion = db.session.scalar(
         sa.select(Message).where(Message.kind == "waitlist_promoted", Message.user_id == waiting.id)
@@ -136,7 +136,7 @@ def test_promotion_passes_over_someone_now_busy_at_that_time(db, now):
     elsewhere = make_shift(starts_at=shift.starts_at, capacity=5)
     services.signup_for_shift(busy, elsewhere, now=now)
 
-    promoted = services.cancel_signup(services.signup_of(holder, shift), now=now)
+    promoted = services.cancel_signup(queries.signup_of(holder, shift), now=now)
 
     assert promoted == [free_wait]
     assert busy_wait.status == SignupStatus.WAITLISTED

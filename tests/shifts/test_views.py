@@ -22,7 +22,7 @@ from tests.factories import (
 from volunteer_app.core.db import utcnow
 from volunteer_app.hours.models import HoursEntry, HoursSource, HoursStatus
 from volunteer_app.initiatives.models import InitiativeStatus
-from volunteer_app.shifts import services
+from volunteer_app.shifts import queries, services
 from volunteer_app.shifts.models import ShiftStatus, Signup, SignupSource, SignupStatus
 from volunteer_app.sms.models import Message, MessageStatus
 
@@ -336,7 +336,7 @@ def test_cancel_asks_first_then_promotes_the_first_waiting(db, client, auth, log
     assert held.status == SignupStatus.CANCELLED
     assert first_wait.status == SignupStatus.CONFIRMED
     assert second_wait.status == SignupStatus.WAITLISTED
-    assert services.waitlist_rank(second_wait) == 1
+    assert queries.waitlist_rank(second_wait) == 1
     promotion = db.session.scalar(
         sa.select(Message).where(Message.kind == "waitlist_promoted", Message.user_id == first.id)
     )
@@ -504,9 +504,9 @@ def test_my_shifts_shows_waitlist_ranks_for_many_shifts(db, soon):
     services.cancel_signup(signups[1], now=utcnow())
     db.session.flush()
 
-    ranks = services.waitlist_ranks(signups)
+    ranks = queries.waitlist_ranks(signups)
 
     assert ranks == {
-        s.id: services.waitlist_rank(s) for s in signups if s.status == SignupStatus.WAITLISTED
+        s.id: queries.waitlist_rank(s) for s in signups if s.status == SignupStatus.WAITLISTED
     }
     assert sorted(ranks.values()) == [1, 1, 1, 2, 2, 2, 3, 3]

@@ -172,7 +172,7 @@ def test_the_simulator_can_act_during_a_shift_to_try_in_and_out(admin, auth, db,
 def test_without_a_time_the_simulator_uses_now(admin, auth, db):
     shift = make_shift(starts_at=utcnow() + dt.timedelta(days=3))
     person = make_user(phone=new_phone(), consent_at=utcnow())
-    from volunteer_app.shifts import services
+    from volunteer_app.shifts import queries, services
 
     services.signup_for_shift(person, shift, now=utcnow())
     db.session.commit()
@@ -180,5 +180,5 @@ def test_without_a_time_the_simulator_uses_now(admin, auth, db):
     page = simulate(auth, person.phone, "IN").get_data(as_text=True)
 
     # Three days before the shift, IN finds nothing to check in to.
-    assert db.session.get(Signup, services.signup_of(person, shift).id).checked_in_at is None
+    assert db.session.get(Signup, queries.signup_of(person, shift).id).checked_in_at is None
     assert "checked in to" not in bubbles(page)[-1]

@@ -33,8 +33,6 @@ from volunteer_app.core.auth import (
     admin_required,
     can_manage_organization,
     coordinator_required,
-    require_initiative,
-    require_shift,
 )
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import Conflict, DomainError
@@ -42,10 +40,12 @@ from volunteer_app.core.forms import ActionForm
 from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.extensions import db
 from volunteer_app.initiatives import manage
+from volunteer_app.initiatives.access import require_initiative
 from volunteer_app.initiatives.blueprints import BLUEPRINTS, get_blueprint
 from volunteer_app.initiatives.models import OutcomeMetric
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 from volunteer_app.shifts import scheduling
+from volunteer_app.shifts.access import require_shift
 
 bp = Blueprint("coordinators", __name__, url_prefix="/coordinate")
 

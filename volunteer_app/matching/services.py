@@ -27,6 +27,7 @@ from volunteer_app.accounts.services import (
     availability_slots,
     public_url,
 )
+from volunteer_app.core import signals
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.mail import MailError, send_mail
 from volunteer_app.extensions import db
@@ -36,8 +37,8 @@ from volunteer_app.matching.models import Invitation, InvitationStatus
 from volunteer_app.matching.scoring import local_slot
 from volunteer_app.reference.models import Cause, Neighborhood
 from volunteer_app.reference.settings import get_setting, set_setting
-from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
-from volunteer_app.sms.notices import queue_invitation
+from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupSource, SignupStatus
+from volunteer_app.shifts.services import signup_for_shift
 
 logger = logging.getLogger(__name__)
 
@@ -385,7 +386,10 @@ def _deliver(
 ) -> None:
     link, decline_link = _links(invitation)
     if invitation.channel == "sms":
-        queue_invitation(user, shift, now, invited_by_id=invitation.invited_by_id, link=link)
+        # sms/listeners queues the text, in this transaction.
+        signals.invited.send(
+            shift, user=user, invited_by_id=invitation.invited_by_id, link=link, now=now
+        )
         return
     program = current_app.config["PROGRAM_NAME"]
     with force_locale(user.preferred_language or "en"):
@@ -439,9 +443,6 @@ def mark_invitation_accepted(user_id: int, shift_id: int, *, now: dt.datetime) -
 def accept_invitation(invitation: Invitation, user: User, *, now: dt.datetime):
     """The one-tap link's button: sign `user` up for the shift they were invited to (the
     signup service marks the invitation accepted). Only the invitee may use it."""
-    from volunteer_app.shifts.models import SignupSource
-    from volunteer_app.shifts.services import signup_for_shift
-
     if invitation.user_id != user.id:
         raise NotFound(_("That invitation link is not valid."))
     return signup_for_shift(user, invitation.shift, now=now, source=SignupSource.WEB)

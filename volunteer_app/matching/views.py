@@ -16,15 +16,17 @@ from volunteer_app.core import confirm, submissions, transaction
 from volunteer_app.core.auth import (
     admin_required,
     coordinator_required,
-    require_initiative,
-    require_shift,
 )
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.forms import ActionForm
+from volunteer_app.initiatives.access import require_initiative
 from volunteer_app.matching import reasons, services
 from volunteer_app.matching.forms import EquityForm, FitForm, InviteForm
 from volunteer_app.matching.models import InvitationStatus
+from volunteer_app.shifts.access import require_shift
+from volunteer_app.shifts.queries import signup_of
+from volunteer_app.shifts.services import shift_closed_reason
 
 bp = Blueprint("matching", __name__)
 
@@ -105,8 +107,6 @@ def invitation(token: str):
     invitation = _invitation_or_404(token)
     if invitation.user_id != current_user.id:
         abort(404)
-    from volunteer_app.shifts.services import shift_closed_reason, signup_of
-
     now = utcnow()
     shift = invitation.shift
     return render_template(

@@ -114,11 +114,15 @@ class FindWalkInForm(OneSubmission, FlaskForm):
 
 
 class NewWalkInForm(OneSubmission, FlaskForm):
-    """A walk-in new to the program: a name and a phone are enough."""
+    """A walk-in new to the program: a name and a phone are enough (and a birth date when the
+    initiative has a minimum age)."""
 
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     phone = TelField(_l("Phone number"), validators=[InputRequired(), Length(max=40), _valid_phone])
     agreed_to_texts = BooleanField(_l("The volunteer agreed to texts in person"))
+    # Asked only when the initiative has a minimum age (the template shows it then): without
+    # it such a walk-in is refused, as a volunteer's own signup without one is.
+    birth_date = DateField(_l("Birth date (optional)"), validators=[Optional()])
     when_full = _when_full_field()
     submit = SubmitField(_l("Add new volunteer"))
 

@@ -1,9 +1,9 @@
-"""Running a shift on the day: who is on the roster, walk-ins, moving people between the
-waitlist and confirmed spots, and the roster's CSV export and QR codes. Attendance and check-in
-are hours/attendance.py's, hours hours/services.py's, outcome values impact/outcomes.py's.
+"""Running a shift on the day, as the roster screen reads it: who is on the roster, the
+roster's CSV export and QR codes. Walk-ins and moves between the waitlist and confirmed spots
+are signup changes, owned by shifts/services (the only writer of `spots_taken`); attendance and
+check-in are hours/attendance.py's, hours hours/services.py's, outcome values
+impact/outcomes.py's.
 
-Every change to who holds a spot happens under the shift's row lock (shifts/services.lock_shift),
-as signing up does, so the CHECK on `spots_taken` is never the thing that stops a mistake.
 Services flush and never commit.
 """
 
@@ -20,8 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from volunteer_app.accounts.models import User
-from volunteer_app.core.errors import Conflict, DomainError, NotFound
-from volunteer_app.core.phone import InvalidPhone, display, to_e164
+from volunteer_app.core.phone import display
 from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
@@ -30,17 +29,9 @@ from volunteer_app.hours.models import HoursEntry, HoursStatus
 from volunteer_app.shifts.models import (
     SPOT_HOLDING,
     Shift,
-    ShiftStatus,
     Signup,
     SignupSource,
     SignupStatus,
-)
-from volunteer_app.shifts.services import (
-    confirm_waiting,
-    lock_shift,
-    lock_user,
-    next_waitlist_position,
-    signup_of,
 )
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 
@@ -174,188 +165,7 @@ def shift_has_ended(shift: Shift, *, now: dt.datetime) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Walk-ins
-
-
-class ShiftFull(Conflict):
-    pass
-
-
-WHEN_FULL_CHOICES = ("raise", "waitlist")
-
-
-def find_person(lookup: str) -> User | None:
-    """A person by email address or phone number, as a coordinator would type either."""
-    lookup = (lookup or "").strip()
-    if not lookup:
-        return None
-    if "@" in lookup:
-        return db.session.scalar(
-            sa.select(User).where(sa.func.lower(User.email) == lookup.lower()).limit(1)
-        )
-    try:
-        phone = to_e164(lookup)
-    except InvalidPhone:
-        return None
-    return db.session.scalar(sa.select(User).where(User.phone == phone))
-
-
-def walk_in_person(
-    name: str, raw_phone: str, *, agreed_to_texts: bool, now: dt.datetime
-) -> tuple[User, bool]:
-    """The person behind a name and phone typed at the sign-in table: an existing account with
-    that phone, or a new minimal one. Returns (person, created).
-
-    Consent to texts is recorded only when the volunteer agreed in person (source "paper",
-    current wording version); someone who once texted STOP is never re-subscribed here.
-    """
-    name = name.strip()
-    if not name:
-        raise DomainError(_("Please give the volunteer's name."))
-    try:
-        phone = to_e164(raw_phone)
-    except InvalidPhone as exc:
-        raise DomainError(_("Please enter a valid phone number.")) from exc
-    person = db.session.scalar(sa.select(User).where(User.phone == phone))
-    created = person is None
-    if person is None:
-        person = User(name=name[:120], phone=phone, email=None, password_hash=None, created_at=now)
-        db.session.add(person)
-    if agreed_to_texts and person.sms_consent_at is None and person.sms_opted_out_at is None:
-        person.sms_consent_at = now
-        person.sms_consent_version = current_app.config["SMS_CONSENT_VERSION"]
-        person.sms_consent_source = "paper"
-    db.session.flush()
-    return person, created
-
-
-@dataclass
-class WalkInResult:
-    signup: Signup
-    waitlisted: bool
-    capacity_raised: bool = False
-
-
-def add_walk_in(
-    person: User, shift: Shift, *, now: dt.datetime, when_full: str | None = None
-) -> WalkInResult:
-    """Put someone who turned up on the roster (source walk_in), confirmed while spots last.
-
-    Capacity is never exceeded: on a full shift the coordinator chooses to raise the capacity
-    by one for this person (`when_full="raise"`) or to put them at the end of the waitlist
-    (`"waitlist"`); without a choice the walk-in is refused with ShiftFull. Walk-ins are
-    allowed after the start (that is when people walk in) but not on a cancelled shift, and
-    they get no confirmation text: they are standing at the table.
-    """
-    shift = lock_shift(shift.id)
-    if shift.status != ShiftStatus.SCHEDULED:
-        raise DomainError(_("This shift was cancelled."))
-    lock_user(person.id)
-    signup = signup_of(person, shift)
-    if signup is not None and signup.status != SignupStatus.CANCELLED:
-        raise Conflict(_("%(name)s is already on this shift's roster.", name=person.display_name))
-    if signup is None:
-        signup = Signup(shift_id=shift.id, user_id=person.id, created_at=now)
-    signup.source = SignupSource.WALK_IN
-    signup.cancelled_at = None
-    signup.checked_in_at = signup.checked_out_at = None
-    signup.check_in_method = None
-
-    raised = False
-    if shift.spots_taken >= shift.capacity:
-        if when_full == "raise":
-            shift.capacity += 1
-            raised = True
-        elif when_full == "waitlist":
-            position = next_waitlist_position(shift.id)
-            db.session.add(signup)
-            signup.status = SignupStatus.WAITLISTED
-            signup.waitlist_position = position
-            db.session.flush()
-            return WalkInResult(signup, waitlisted=True)
-        else:
-            raise ShiftFull(
-                _(
-                    "The shift is full. Raise its capacity by one for this person, "
-                    "or add them to the waitlist."
-                )
-            )
-    db.session.add(signup)
-    signup.status = SignupStatus.CONFIRMED
-    signup.waitlist_position = None
-    signup.confirmed_at = now
-    shift.spots_taken += 1
-    db.session.flush()
-    return WalkInResult(signup, waitlisted=False, capacity_raised=raised)
-
-
-def add_new_walk_in(
-    name: str,
-    raw_phone: str,
-    shift: Shift,
-    *,
-    agreed_to_texts: bool,
-    now: dt.datetime,
-    when_full: str | None = None,
-) -> tuple[WalkInResult, User, bool]:
-    """A walk-in typed in by name and phone: find or create the person (`walk_in_person`),
-    then put them on the roster (`add_walk_in`). Returns (result, person, created)."""
-    # The shift's lock before the person's row is written (consent): the order every signup
-    # takes its locks in (see shifts/services).
-    lock_shift(shift.id)
-    person, created = walk_in_person(name, raw_phone, agreed_to_texts=agreed_to_texts, now=now)
-    return add_walk_in(person, shift, now=now, when_full=when_full), person, created
-
-
-# ---------------------------------------------------------------------------------------------
-# Moving people between the waitlist and confirmed spots
-
-
-def roster_signup(shift: Shift, signup_id: int) -> Signup:
-    """A signup of this shift; an id from any other shift answers NotFound."""
-    signup = db.session.get(Signup, signup_id, options=[joinedload(Signup.user)])
-    if signup is None or signup.shift_id != shift.id:
-        raise NotFound(_("That person is not on this shift's roster."))
-    return signup
-
-
-def confirm_from_waitlist(signup: Signup, *, now: dt.datetime) -> Signup:
-    """Give a waiting person a free spot, ahead of the queue if the coordinator says so.
-
-    Only into a free spot: to make room, raise the capacity or move someone to the waitlist
-    first. The person gets the usual "a spot opened" text if the shift is still ahead.
-    """
-    shift = lock_shift(signup.shift_id)
-    db.session.refresh(signup)
-    if shift.status != ShiftStatus.SCHEDULED:
-        raise DomainError(_("This shift was cancelled."))
-    if signup.status != SignupStatus.WAITLISTED:
-        raise Conflict(_("That person is not on the waitlist any more."))
-    if shift.spots_taken >= shift.capacity:
-        raise ShiftFull(
-            _("No spot is free. Raise the capacity or move someone to the waitlist first.")
-        )
-    confirm_waiting(shift, signup, now=now)
-    return signup
-
-
-def move_to_waitlist(signup: Signup, *, now: dt.datetime) -> Signup:
-    """Move a confirmed person to the end of the waitlist, freeing their spot.
-
-    Nobody is promoted into the freed spot automatically: a coordinator who moves someone back
-    is usually making room for a particular person, and a silent promotion would take the spot
-    first. Use "confirm" on the waitlist to fill it.
-    """
-    shift = lock_shift(signup.shift_id)
-    db.session.refresh(signup)
-    if signup.status != SignupStatus.CONFIRMED:
-        raise Conflict(_("Only confirmed people who have not attended can be moved."))
-    position = next_waitlist_position(shift.id)
-    signup.status = SignupStatus.WAITLISTED
-    signup.waitlist_position = position
-    shift.spots_taken -= 1
-    db.session.flush()
-    return signup
+# QR codes for the sign-in sheet
 
 
 def qr_svg(url: str, *, title: str = "") -> bytes:

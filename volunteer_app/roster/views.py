@@ -30,8 +30,6 @@ from volunteer_app.core.auth import (
     admin_required,
     can_manage_organization,
     coordinator_required,
-    require_initiative,
-    require_shift,
 )
 from volunteer_app.core.db import utcnow, writing
 from volunteer_app.core.errors import DomainError, NotFound
@@ -41,8 +39,12 @@ from volunteer_app.extensions import db, limiter
 from volunteer_app.hours import attendance as hours_attendance
 from volunteer_app.hours import services as hours
 from volunteer_app.impact import outcomes
+from volunteer_app.initiatives.access import require_initiative
 from volunteer_app.reference.settings import get_setting, set_setting
 from volunteer_app.roster import forms, services
+from volunteer_app.shifts import queries as shift_queries
+from volunteer_app.shifts import services as signups
+from volunteer_app.shifts.access import require_shift
 from volunteer_app.shifts.models import Shift
 
 bp = Blueprint("roster", __name__)
@@ -123,7 +125,7 @@ def roster_csv(shift_id: int):
     return response
 
 
-def _walk_in_done(shift: Shift, result: services.WalkInResult, person, created: bool) -> None:
+def _walk_in_done(shift: Shift, result: signups.WalkInResult, person, created: bool) -> None:
     name = person.display_name
     if result.waitlisted:
         flash(_("%(name)s is on the waitlist.", name=name), "success")
@@ -143,7 +145,7 @@ def walk_in_existing(shift_id: int):
     form = forms.FindWalkInForm(prefix="find")
     if not form.validate_on_submit():
         return _render_roster(shift, now=now, find_form=form)
-    person = services.find_person(form.lookup.data)
+    person = shift_queries.find_person(form.lookup.data)
     if person is None:
         form.lookup.errors.append(
             _("Nobody has that email or phone. Add them as a new volunteer below.")
@@ -152,7 +154,7 @@ def walk_in_existing(shift_id: int):
     if (repeat := submissions.claim(form, now=now)) is not None:
         return repeat
     transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="walk-in"))
-    result = services.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
+    result = signups.add_walk_in(person, shift, now=now, when_full=form.when_full.data)
     submissions.saved(form, url_for(".roster", shift_id=shift.id))
     _walk_in_done(shift, result, person, created=False)
     return _to_roster(shift.id)
@@ -169,13 +171,14 @@ def walk_in_new(shift_id: int):
     if (repeat := submissions.claim(form, now=now)) is not None:
         return repeat
     transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="walk-in"))
-    result, person, created = services.add_new_walk_in(
+    result, person, created = signups.add_new_walk_in(
         form.name.data,
         form.phone.data,
         shift,
         agreed_to_texts=form.agreed_to_texts.data,
         now=now,
         when_full=form.when_full.data,
+        birth_date=form.birth_date.data,
     )
     submissions.saved(form, url_for(".roster", shift_id=shift.id))
     _walk_in_done(shift, result, person, created)
@@ -184,7 +187,7 @@ def walk_in_new(shift_id: int):
 
 def _roster_signup_or_404(shift: Shift, signup_id: int):
     try:
-        return services.roster_signup(shift, signup_id)
+        return shift_queries.roster_signup(shift, signup_id)
     except NotFound:
         abort(404)
 
@@ -197,7 +200,7 @@ def confirm_signup(shift_id: int, signup_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="waitlist"))
-    services.confirm_from_waitlist(signup, now=utcnow())
+    signups.confirm_from_waitlist(signup, now=utcnow())
     flash(_("%(name)s is confirmed.", name=signup.user.display_name), "success")
     return _to_roster(shift.id, "waitlist")
 
@@ -228,7 +231,7 @@ def waitlist_signup(shift_id: int, signup_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id))
-    services.move_to_waitlist(signup, now=utcnow())
+    signups.move_to_waitlist(signup, now=utcnow())
     flash(
         _(
             "%(name)s moved to the end of the waitlist. The freed spot stays open until "
@@ -423,9 +426,7 @@ def checkin(code: str):
         flash(_("Please check the form."), "error")
     my_signup = None
     if me is not None:
-        from volunteer_app.shifts.services import signup_of
-
-        my_signup = signup_of(me, shift)
+        my_signup = shift_queries.signup_of(me, shift)
     return render_template(
         "roster/checkin.html",
         shift=shift,

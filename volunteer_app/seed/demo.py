@@ -52,6 +52,7 @@ from volunteer_app.shifts.models import (
     SignupSource,
     SignupStatus,
 )
+from volunteer_app.shifts.services import recount_spots
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 from volunteer_app.sms.outbox import render_sms
 from volunteer_app.sms.segments import count_segments
@@ -414,7 +415,6 @@ class _Builder:
                         location_name=place.name,
                         address=place.address,
                         capacity=series.capacity,
-                        spots_taken=0,
                         role=series.role,
                         description=series.description,
                         effort=series.effort,
@@ -470,6 +470,9 @@ class _Builder:
             if key in wants_waitlist and shift.starts_at > self.now and not shift.is_cancelled:
                 waiting = wants_waitlist.pop(key)
             self._fill(planned, waiting)
+        # The signups were written directly; their shifts' counts come from the one module
+        # that keeps them.
+        recount_spots(p.shift.id for p in self.planned)
 
     def _fill(self, planned: PlannedShift, waiting: int) -> None:
         rng, now = self.rng, self.now
@@ -508,7 +511,7 @@ class _Builder:
         # Attendance for shifts that ended in the last day and a half is not taken yet.
         attendance_taken = shift.ends_at <= now - dt.timedelta(hours=36)
         in_progress = shift.starts_at <= now < shift.ends_at
-        position = 0
+        position = confirmed = 0
         for created_at, person in joined:
             signup = Signup(
                 shift_id=shift.id,
@@ -521,9 +524,9 @@ class _Builder:
                 signup.status = SignupStatus.CANCELLED
                 signup.confirmed_at = created_at
                 signup.cancelled_at = signup.updated_at = shift.cancelled_at
-            elif shift.spots_taken < shift.capacity:
+            elif confirmed < shift.capacity:
                 signup.confirmed_at = created_at
-                shift.spots_taken += 1
+                confirmed += 1
                 # Said outright, or the row's update would stamp it with the wall clock.
                 shift.updated_at = created_at
                 signup.status = SignupStatus.CONFIRMED

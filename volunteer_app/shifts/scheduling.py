@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from volunteer_app.accounts.models import User
+from volunteer_app.core import signals
 from volunteer_app.core.errors import Conflict, DomainError
 from volunteer_app.core.time import from_local, local
 from volunteer_app.extensions import db
@@ -158,8 +159,8 @@ def _new_shift(
         initiative_id=initiative.id,
         starts_at=starts_at,
         ends_at=ends_at,
+        # spots_taken starts at the column's 0; only shifts/services changes it.
         capacity=details.capacity,
-        spots_taken=0,
         location_name=details.location_name.strip(),
         address=details.address.strip(),
         latitude=details.latitude,
@@ -296,8 +297,6 @@ def update_shift(
     Raising capacity promotes waitlisted people in order; a new time or place queues a change
     notice to everyone signed up.
     """
-    from volunteer_app.sms import notices
-
     initiative = shift.initiative
     tz = initiative.timezone
     _check(initiative, details, existing=shift)
@@ -357,7 +356,7 @@ def update_shift(
         if raised:
             result.promoted.extend(promote_waitlist(target, now=now))
         if time_changed or place_changed:
-            notices.notify_shift_changed(target, now=now)
+            signals.shift_changed.send(target, now=now)
             result.rescheduled.append(target)
         result.shifts.append(target)
     return result
@@ -375,8 +374,6 @@ def change_capacity(shift: Shift, capacity: int, *, now: dt.datetime) -> ShiftUp
 def cancel_shift(shift: Shift, *, now: dt.datetime) -> Shift:
     """Call a shift off and tell everyone signed up. Signups stay as they were, for the record;
     nobody can join a cancelled shift."""
-    from volunteer_app.sms import notices
-
     shift = lock_shift(shift.id)
     if shift.status == ShiftStatus.CANCELLED:
         raise ScheduleError(_("This shift was already cancelled."))
@@ -386,7 +383,7 @@ def cancel_shift(shift: Shift, *, now: dt.datetime) -> Shift:
     shift.cancelled_at = now
     shift.updated_at = now
     db.session.flush()
-    notices.notify_shift_cancelled(shift, now=now)
+    signals.shift_cancelled.send(shift, now=now)
     return shift
 
 

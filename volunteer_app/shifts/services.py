@@ -1,4 +1,11 @@
-"""Signing up, the waitlist and cancelling: the rules that keep a shift's roster right.
+"""The signup state machine, and its one owner: signing up, walk-ins, the waitlist (promotion,
+a coordinator's confirm and move back), cancelling, and recounting spots for data written
+directly. This is the only module that writes `shifts.spots_taken`. Every path that puts a
+person on a shift passes `check_eligible`. Reads are in queries.py.
+
+What happened is announced on core/signals (signed_up, spot_given, signup_cancelled) inside
+the same transaction; sms/ and matching/ listen (texts, invitations), so nothing here imports
+a package above shifts.
 
 Capacity: every change to who holds a spot happens while this transaction holds the shift's
 row lock (`SELECT ... FOR NO KEY UPDATE` on PostgreSQL; on SQLite every transaction that may
@@ -16,18 +23,22 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from volunteer_app.accounts.models import User
-from volunteer_app.core.auth import can_manage_organization
+from volunteer_app.accounts.services import check_birth_date
+from volunteer_app.core import signals
 from volunteer_app.core.errors import Conflict, DomainError, NotFound
+from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
-from volunteer_app.initiatives.models import Initiative, InitiativeStatus
+from volunteer_app.initiatives.models import InitiativeStatus
 from volunteer_app.shifts.models import (
     SPOT_HOLDING,
     Shift,
@@ -36,7 +47,7 @@ from volunteer_app.shifts.models import (
     SignupSource,
     SignupStatus,
 )
-from volunteer_app.sms.outbox import queue_sms, withdraw_signup_texts
+from volunteer_app.shifts.queries import clashing_signup, signup_of, waitlist_rank
 
 
 class ShiftUnavailable(DomainError):
@@ -56,6 +67,10 @@ class TooYoung(DomainError):
 
 
 class CannotCancel(DomainError):
+    pass
+
+
+class ShiftFull(Conflict):
     pass
 
 
@@ -87,104 +102,6 @@ def lock_user(user_id: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Queries
-
-
-def clashing_signup(user_id: int, shift: Shift) -> Signup | None:
-    """A spot-holding signup of this person on another live shift that overlaps `shift`."""
-    return db.session.scalar(
-        sa.select(Signup)
-        .join(Signup.shift)
-        .where(
-            Signup.user_id == user_id,
-            Signup.shift_id != shift.id,
-            Signup.status == SignupStatus.CONFIRMED,
-            Shift.status == ShiftStatus.SCHEDULED,
-            Shift.starts_at < shift.ends_at,
-            Shift.ends_at > shift.starts_at,
-        )
-        .options(joinedload(Signup.shift).joinedload(Shift.initiative))
-        .limit(1)
-    )
-
-
-def waitlist_rank(signup: Signup) -> int | None:
-    """1 for the first person waiting, and so on; None for someone not waiting."""
-    if signup.status != SignupStatus.WAITLISTED:
-        return None
-    ahead = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Signup)
-        .where(
-            Signup.shift_id == signup.shift_id,
-            Signup.status == SignupStatus.WAITLISTED,
-            Signup.waitlist_position < signup.waitlist_position,
-        )
-    )
-    return ahead + 1
-
-
-def waitlist_ranks(signups: list[Signup]) -> dict[int, int]:
-    """`waitlist_rank` for many signups in one query: {signup id: rank} for those waiting."""
-    waiting_ids = [s.id for s in signups if s.status == SignupStatus.WAITLISTED]
-    if not waiting_ids:
-        return {}
-    ahead = aliased(Signup)
-    rows = db.session.execute(
-        sa.select(Signup.id, sa.func.count(ahead.id))
-        .join(
-            ahead,
-            sa.and_(
-                ahead.shift_id == Signup.shift_id,
-                ahead.status == SignupStatus.WAITLISTED,
-                ahead.waitlist_position <= Signup.waitlist_position,
-            ),
-        )
-        .where(Signup.id.in_(waiting_ids))
-        .group_by(Signup.id)
-    )
-    return {signup_id: rank for signup_id, rank in rows}
-
-
-def visible_shift(shift_id: int, viewer: User | None) -> Shift:
-    """A shift with its initiative and organization, as `viewer` may see it.
-
-    Shifts of draft initiatives exist only for admins and the organization's coordinators;
-    everyone else gets NotFound, as for an id that was never used.
-    """
-    shift = db.session.scalar(
-        sa.select(Shift)
-        .where(Shift.id == shift_id)
-        .options(joinedload(Shift.initiative).joinedload(Initiative.organization))
-    )
-    if shift is None:
-        raise NotFound(_("That shift does not exist."))
-    if shift.initiative.status == InitiativeStatus.DRAFT and not _may_see_drafts_of(
-        viewer, shift.initiative
-    ):
-        raise NotFound(_("That shift does not exist."))
-    return shift
-
-
-def _may_see_drafts_of(viewer: User | None, initiative: Initiative) -> bool:
-    return viewer is not None and can_manage_organization(viewer, initiative.organization_id)
-
-
-def find_signup(signup_id: int, user: User) -> Signup:
-    """The user's own signup; anyone else's id answers as if it did not exist."""
-    signup = db.session.get(Signup, signup_id)
-    if signup is None or signup.user_id != user.id:
-        raise NotFound(_("We could not find that signup."))
-    return signup
-
-
-def signup_of(user: User, shift: Shift) -> Signup | None:
-    return db.session.scalar(
-        sa.select(Signup).where(Signup.shift_id == shift.id, Signup.user_id == user.id)
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # Signing up
 
 
@@ -207,27 +124,56 @@ def shift_closed_reason(shift: Shift, *, now: dt.datetime) -> str | None:
     return None
 
 
-def check_can_join(user: User, shift: Shift, *, now: dt.datetime) -> None:
+def check_eligible(
+    person: User, shift: Shift, *, by_coordinator: bool = False, now: dt.datetime
+) -> None:
+    """The one check every path that puts a person on a shift passes (a signup by web or
+    text, an invitation accepted, a walk-in, a coordinator's confirm from the waitlist).
+
+    Volunteers join only scheduled shifts of published initiatives that have not started. A
+    coordinator (`by_coordinator`) may also add people to a shift under way (that is when
+    people walk in) or of an initiative not published, but never to a cancelled one. The
+    minimum age holds for everyone: a person without a date of birth on file is refused too,
+    with a message saying what to add. Later requirements (waivers, trainings) belong here.
+    """
+    if by_coordinator:
+        if shift.status != ShiftStatus.SCHEDULED:
+            raise ShiftUnavailable(_("This shift was cancelled."))
+    else:
+        check_shift_open(shift, now=now)
+    _check_age(person, shift, by_coordinator=by_coordinator)
+
+
+def _check_age(person: User, shift: Shift, *, by_coordinator: bool) -> None:
     initiative = shift.initiative
-    check_shift_open(shift, now=now)
-    if initiative.minimum_age:
-        shift_day = local(shift.starts_at, initiative.timezone).date()
-        age = user.age_on(shift_day)
-        if age is None:
-            raise TooYoung(
-                _(
-                    "Volunteers for this initiative must be at least %(age)s. "
-                    "Add your date of birth to your profile to sign up.",
-                    age=initiative.minimum_age,
-                )
+    if not initiative.minimum_age:
+        return
+    age = person.age_on(local(shift.starts_at, initiative.timezone).date())
+    if age is None and by_coordinator:
+        raise TooYoung(
+            _(
+                "Volunteers for this initiative must be at least %(age)s, and %(name)s has no "
+                'birth date on file. Add them under "Someone new" with their phone number '
+                "and birth date.",
+                age=initiative.minimum_age,
+                name=person.display_name,
             )
-        if age < initiative.minimum_age:
-            raise TooYoung(
-                _(
-                    "Volunteers for this initiative must be at least %(age)s years old.",
-                    age=initiative.minimum_age,
-                )
+        )
+    if age is None:
+        raise TooYoung(
+            _(
+                "Volunteers for this initiative must be at least %(age)s. "
+                "Add your date of birth to your profile to sign up.",
+                age=initiative.minimum_age,
             )
+        )
+    if age < initiative.minimum_age:
+        raise TooYoung(
+            _(
+                "Volunteers for this initiative must be at least %(age)s years old.",
+                age=initiative.minimum_age,
+            )
+        )
 
 
 @dataclass
@@ -251,7 +197,7 @@ def signup_for_shift(
     Queues a confirmation text, and counts a coordinator's invitation to the shift as accepted.
     """
     shift = lock_shift(shift.id)
-    check_can_join(user, shift, now=now)
+    check_eligible(user, shift, now=now)
     lock_user(user.id)
 
     signup = signup_of(user, shift)
@@ -285,15 +231,8 @@ def signup_for_shift(
         signup.confirmed_at = now
         shift.spots_taken += 1
         db.session.flush()
-        _invitation_accepted(user, shift, now=now)
-        queue_sms(
-            user,
-            "signup_confirmed",
-            key=f"signup:{signup.id}:confirmed:{now.timestamp():.0f}",
-            now=now,
-            shift=shift,
-            shift_id=shift.id,
-            signup_id=signup.id,
+        signals.signed_up.send(
+            signup, shift=shift, waitlist_rank=None, by_coordinator=False, now=now
         )
         return SignupResult(signup, waitlisted=False)
 
@@ -302,26 +241,11 @@ def signup_for_shift(
     signup.status = SignupStatus.WAITLISTED
     signup.waitlist_position = position
     db.session.flush()
-    _invitation_accepted(user, shift, now=now)
     position = waitlist_rank(signup)
-    queue_sms(
-        user,
-        "signup_waitlisted",
-        key=f"signup:{signup.id}:waitlisted:{now.timestamp():.0f}",
-        now=now,
-        shift=shift,
-        position=position,
-        shift_id=shift.id,
-        signup_id=signup.id,
+    signals.signed_up.send(
+        signup, shift=shift, waitlist_rank=position, by_coordinator=False, now=now
     )
     return SignupResult(signup, waitlisted=True, position=position)
-
-
-def _invitation_accepted(user: User, shift: Shift, *, now: dt.datetime) -> None:
-    """A coordinator's invitation to this shift, if there was one, counts as accepted."""
-    from volunteer_app.matching.services import mark_invitation_accepted
-
-    mark_invitation_accepted(user.id, shift.id, now=now)
 
 
 def next_waitlist_position(shift_id: int) -> int:
@@ -352,10 +276,8 @@ def cancel_signup(signup: Signup, *, now: dt.datetime) -> list[Signup]:
     signup.status = SignupStatus.CANCELLED
     signup.waitlist_position = None
     signup.cancelled_at = now
-    # Every text about the signup not sent yet goes now (a "you're on the waitlist" arriving
-    # after the cancellation included), which also frees their keys for a later signup.
-    withdraw_signup_texts(signup.id, now=now, reason="signup cancelled")
     db.session.flush()
+    signals.signup_cancelled.send(signup, shift=shift, now=now)
     return promote_waitlist(shift, now=now)
 
 
@@ -385,7 +307,8 @@ def promote_waitlist(shift: Shift, *, now: dt.datetime) -> list[Signup]:
 
 
 def confirm_waiting(shift: Shift, signup: Signup, *, now: dt.datetime) -> None:
-    """Give a waiting person one of the shift's free spots and text them that it opened.
+    """Give a waiting person one of the shift's free spots (spot_given: sms/ texts them that
+    it opened, if the shift is still ahead).
 
     The caller holds the shift's row lock and has checked that a spot is free.
     """
@@ -394,16 +317,212 @@ def confirm_waiting(shift: Shift, signup: Signup, *, now: dt.datetime) -> None:
     signup.confirmed_at = now
     shift.spots_taken += 1
     db.session.flush()
-    if shift.starts_at > now:
-        queue_sms(
-            signup.user,
-            "waitlist_promoted",
-            key=f"signup:{signup.id}:promoted:{now.timestamp():.0f}",
-            now=now,
-            shift=shift,
-            shift_id=shift.id,
-            signup_id=signup.id,
+    signals.spot_given.send(signup, shift=shift, now=now)
+
+
+# ---------------------------------------------------------------------------------------------
+# A coordinator's moves: walk-ins, confirming from the waitlist, moving back to it
+
+WHEN_FULL_CHOICES = ("raise", "waitlist")
+
+
+def walk_in_person(
+    name: str,
+    raw_phone: str,
+    *,
+    agreed_to_texts: bool,
+    now: dt.datetime,
+    birth_date: dt.date | None = None,
+) -> tuple[User, bool]:
+    """The person behind a name and phone typed at the sign-in table: an existing account with
+    that phone, or a new minimal one. Returns (person, created).
+
+    Consent to texts is recorded only when the volunteer agreed in person (source "paper",
+    current wording version); someone who once texted STOP is never re-subscribed here. A date
+    of birth typed at the table is recorded for a person who has none on file; one already on
+    file is never overwritten from the sign-in table.
+    """
+    name = name.strip()
+    if not name:
+        raise DomainError(_("Please give the volunteer's name."))
+    try:
+        phone = to_e164(raw_phone)
+    except InvalidPhone as exc:
+        raise DomainError(_("Please enter a valid phone number.")) from exc
+    check_birth_date(birth_date, today=local(now, current_app.config["PROGRAM_TIMEZONE"]).date())
+    person = db.session.scalar(sa.select(User).where(User.phone == phone))
+    created = person is None
+    if person is None:
+        person = User(name=name[:120], phone=phone, email=None, password_hash=None, created_at=now)
+        db.session.add(person)
+    if birth_date is not None and person.birth_date is None:
+        person.birth_date = birth_date
+    if agreed_to_texts and person.sms_consent_at is None and person.sms_opted_out_at is None:
+        person.sms_consent_at = now
+        person.sms_consent_version = current_app.config["SMS_CONSENT_VERSION"]
+        person.sms_consent_source = "paper"
+    db.session.flush()
+    return person, created
+
+
+@dataclass
+class WalkInResult:
+    signup: Signup
+    waitlisted: bool
+    capacity_raised: bool = False
+
+
+def add_walk_in(
+    person: User, shift: Shift, *, now: dt.datetime, when_full: str | None = None
+) -> WalkInResult:
+    """Put someone who turned up on the roster (source walk_in), confirmed while spots last.
+
+    Capacity is never exceeded: on a full shift the coordinator chooses to raise the capacity
+    by one for this person (`when_full="raise"`) or to put them at the end of the waitlist
+    (`"waitlist"`); without a choice the walk-in is refused with ShiftFull. Walk-ins pass
+    `check_eligible` as a coordinator's addition: allowed after the start (that is when people
+    walk in) but not on a cancelled shift, and never under the minimum age. They get no
+    confirmation text: they are standing at the table.
+    """
+    shift = lock_shift(shift.id)
+    check_eligible(person, shift, by_coordinator=True, now=now)
+    lock_user(person.id)
+    signup = signup_of(person, shift)
+    if signup is not None and signup.status != SignupStatus.CANCELLED:
+        raise Conflict(_("%(name)s is already on this shift's roster.", name=person.display_name))
+    if signup is None:
+        signup = Signup(shift_id=shift.id, user_id=person.id, created_at=now)
+    signup.source = SignupSource.WALK_IN
+    signup.cancelled_at = None
+    signup.checked_in_at = signup.checked_out_at = None
+    signup.check_in_method = None
+
+    raised = False
+    if shift.spots_taken >= shift.capacity:
+        if when_full == "raise":
+            shift.capacity += 1
+            raised = True
+        elif when_full == "waitlist":
+            position = next_waitlist_position(shift.id)
+            db.session.add(signup)
+            signup.status = SignupStatus.WAITLISTED
+            signup.waitlist_position = position
+            db.session.flush()
+            signals.signed_up.send(
+                signup,
+                shift=shift,
+                waitlist_rank=waitlist_rank(signup),
+                by_coordinator=True,
+                now=now,
+            )
+            return WalkInResult(signup, waitlisted=True)
+        else:
+            raise ShiftFull(
+                _(
+                    "The shift is full. Raise its capacity by one for this person, "
+                    "or add them to the waitlist."
+                )
+            )
+    db.session.add(signup)
+    signup.status = SignupStatus.CONFIRMED
+    signup.waitlist_position = None
+    signup.confirmed_at = now
+    shift.spots_taken += 1
+    db.session.flush()
+    signals.signed_up.send(signup, shift=shift, waitlist_rank=None, by_coordinator=True, now=now)
+    return WalkInResult(signup, waitlisted=False, capacity_raised=raised)
+
+
+def add_new_walk_in(
+    name: str,
+    raw_phone: str,
+    shift: Shift,
+    *,
+    agreed_to_texts: bool,
+    now: dt.datetime,
+    when_full: str | None = None,
+    birth_date: dt.date | None = None,
+) -> tuple[WalkInResult, User, bool]:
+    """A walk-in typed in by name and phone (and a date of birth when the initiative has a
+    minimum age): find or create the person (`walk_in_person`), then put them on the roster
+    (`add_walk_in`). Returns (result, person, created)."""
+    # The shift's lock before the person's row is written (consent): the order every signup
+    # takes its locks in (see the module's docstring).
+    lock_shift(shift.id)
+    person, created = walk_in_person(
+        name, raw_phone, agreed_to_texts=agreed_to_texts, now=now, birth_date=birth_date
+    )
+    return add_walk_in(person, shift, now=now, when_full=when_full), person, created
+
+
+def confirm_from_waitlist(signup: Signup, *, now: dt.datetime) -> Signup:
+    """Give a waiting person a free spot, ahead of the queue if the coordinator says so.
+
+    Only into a free spot: to make room, raise the capacity or move someone to the waitlist
+    first. The person gets the usual "a spot opened" text if the shift is still ahead.
+    """
+    shift = lock_shift(signup.shift_id)
+    db.session.refresh(signup)
+    check_eligible(signup.user, shift, by_coordinator=True, now=now)
+    if signup.status != SignupStatus.WAITLISTED:
+        raise Conflict(_("That person is not on the waitlist any more."))
+    if shift.spots_taken >= shift.capacity:
+        raise ShiftFull(
+            _("No spot is free. Raise the capacity or move someone to the waitlist first.")
         )
+    confirm_waiting(shift, signup, now=now)
+    return signup
+
+
+def move_to_waitlist(signup: Signup, *, now: dt.datetime) -> Signup:
+    """Move a confirmed person to the end of the waitlist, freeing their spot.
+
+    Nobody is promoted into the freed spot automatically: a coordinator who moves someone back
+    is usually making room for a particular person, and a silent promotion would take the spot
+    first. Use "confirm" on the waitlist to fill it.
+    """
+    shift = lock_shift(signup.shift_id)
+    db.session.refresh(signup)
+    if signup.status != SignupStatus.CONFIRMED:
+        raise Conflict(_("Only confirmed people who have not attended can be moved."))
+    position = next_waitlist_position(shift.id)
+    signup.status = SignupStatus.WAITLISTED
+    signup.waitlist_position = position
+    shift.spots_taken -= 1
+    db.session.flush()
+    return signup
+
+
+# ---------------------------------------------------------------------------------------------
+# Data written directly
+
+
+def recount_spots(shift_ids: Iterable[int]) -> None:
+    """Set each shift's `spots_taken` to the number of its spot-holding signups, for signups
+    written directly rather than through this module (the demo seed).
+
+    One UPDATE. `updated_at` is kept as it was (a recount is no change a person made, and the
+    column's default would stamp the wall clock); the shifts' loaded rows are expired.
+    """
+    ids = sorted(set(shift_ids))
+    if not ids:
+        return
+    db.session.flush()
+    holding = (
+        sa.select(sa.func.count())
+        .select_from(Signup)
+        .where(Signup.shift_id == Shift.id, Signup.status.in_(SPOT_HOLDING))
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(Shift)
+        .where(Shift.id.in_(ids))
+        .values(spots_taken=holding, updated_at=Shift.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    for shift in db.session.identity_map.values():
+        if isinstance(shift, Shift) and shift.id in ids:
+            db.session.expire(shift, ["spots_taken"])
 
 
 def mark_attended(signup: Signup) -> None:
@@ -434,57 +553,3 @@ def generate_shift_code() -> str:
         if db.session.scalar(sa.select(Shift.id).where(Shift.code == code)) is None:
             return code
     raise RuntimeError("could not find a free shift code")
-
-
-def shift_by_code(code: str) -> Shift | None:
-    return db.session.scalar(
-        sa.select(Shift).where(Shift.code == code.strip()).options(joinedload(Shift.initiative))
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# A volunteer's own shifts
-
-
-@dataclass
-class MyShifts:
-    upcoming: list[Signup]
-    past: list[Signup]
-    approved_minutes: int
-    # Signup id -> place in its shift's waitlist, for the waitlisted signups.
-    waitlist_ranks: dict[int, int] = field(default_factory=dict)
-
-
-def my_shifts(user: User, *, now: dt.datetime) -> MyShifts:
-    """Everything 'My shifts' shows, in three queries whatever the history's length."""
-    from volunteer_app.hours.models import HoursEntry, HoursStatus
-
-    signups = db.session.scalars(
-        sa.select(Signup)
-        .join(Signup.shift)
-        .where(Signup.user_id == user.id)
-        .order_by(Shift.starts_at)
-        .options(
-            joinedload(Signup.shift)
-            .joinedload(Shift.initiative)
-            .joinedload(Initiative.organization)
-        )
-    ).all()
-    upcoming = [
-        s
-        for s in signups
-        if s.shift.ends_at > now and s.status in (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
-    ]
-    upcoming_ids = {s.id for s in upcoming}
-    past = [s for s in reversed(signups) if s.id not in upcoming_ids]
-    minutes = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(HoursEntry.minutes), 0)).where(
-            HoursEntry.user_id == user.id, HoursEntry.status == HoursStatus.APPROVED
-        )
-    )
-    return MyShifts(
-        upcoming=upcoming,
-        past=past,
-        approved_minutes=int(minutes),
-        waitlist_ranks=waitlist_ranks(upcoming),
-    )

@@ -23,7 +23,7 @@ from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import NotFound
 from volunteer_app.core.forms import ActionForm
 from volunteer_app.core.time import local
-from volunteer_app.shifts import calendar, services
+from volunteer_app.shifts import calendar, queries, services
 from volunteer_app.shifts.models import Shift, SignupSource, SignupStatus
 
 bp = Blueprint("shifts", __name__)
@@ -42,7 +42,7 @@ def _viewer():
 def _shift_or_404(shift_id: int) -> Shift:
     # A guessed id must not answer "flash and go back" (what web.py does for POSTed errors).
     try:
-        return services.visible_shift(shift_id, _viewer())
+        return queries.visible_shift(shift_id, _viewer())
     except NotFound:
         abort(404)
 
@@ -57,8 +57,8 @@ def detail(shift_id: int):
     shift = _shift_or_404(shift_id)
     signup = rank = None
     if current_user.is_authenticated:
-        signup = services.signup_of(current_user, shift)
-        rank = services.waitlist_rank(signup) if signup is not None else None
+        signup = queries.signup_of(current_user, shift)
+        rank = queries.waitlist_rank(signup) if signup is not None else None
     return render_template(
         "shifts/detail.html",
         shift=shift,
@@ -100,7 +100,7 @@ def signup(shift_id: int):
 @login_required
 def cancel(signup_id: int):
     try:
-        signup = services.find_signup(signup_id, _viewer())
+        signup = queries.find_signup(signup_id, _viewer())
     except NotFound:
         abort(404)
     form = ActionForm()
@@ -112,7 +112,7 @@ def cancel(signup_id: int):
             signup=signup,
             shift=signup.shift,
             tz=signup.shift.initiative.timezone,
-            rank=services.waitlist_rank(signup),
+            rank=queries.waitlist_rank(signup),
             form=form,
         )
     was_waiting = signup.status == SignupStatus.WAITLISTED
@@ -129,7 +129,7 @@ def cancel(signup_id: int):
 @login_required
 def my_shifts():
     now = utcnow()
-    mine = services.my_shifts(_viewer(), now=now)
+    mine = queries.my_shifts(_viewer(), now=now)
     return render_template(
         "shifts/my_shifts.html",
         mine=mine,

@@ -35,6 +35,7 @@ from volunteer_app.hours import services as hours
 from volunteer_app.impact.models import OutcomeSource
 from volunteer_app.impact.outcomes import goal_progress, record_outcome
 from volunteer_app.initiatives.models import Initiative, InitiativeStatus, MetricKind
+from volunteer_app.shifts import queries as shift_queries
 from volunteer_app.shifts import services as shifts
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupSource, SignupStatus
 from volunteer_app.sms.commands import Command, Kind, fold, name_from_text, parse, tokens
@@ -386,7 +387,7 @@ def list_shifts(user: User, *, now: dt.datetime, locale: str) -> Outcome:
         .options(joinedload(Signup.shift).joinedload(Shift.initiative))
     ).all()
     shown = signups[:SHIFTS_LISTED]
-    ranks = shifts.waitlist_ranks(shown)
+    ranks = shift_queries.waitlist_ranks(shown)
     items = [_Listed(s.shift, ranks.get(s.id)) for s in shown]
     return Outcome(
         render_reply("shifts", locale, items=items, more=len(signups) - len(shown)), user
@@ -401,7 +402,7 @@ def join(
     if command.code is None:
         url = current_app.config["PUBLIC_BASE_URL"] + "/initiatives"
         return Outcome(render_reply("join_how", locale, url=url), user)
-    shift = shifts.shift_by_code(command.code)
+    shift = shift_queries.shift_by_code(command.code)
     if shift is None or shift.initiative.status == InitiativeStatus.DRAFT:
         return Outcome(render_reply("unknown_code", locale, code=command.code), user)
     # The shift's lock before the person's row is written (consent): the order every signup
@@ -473,7 +474,7 @@ def number(command: Command, user: User, *, now: dt.datetime, locale: str) -> Ou
     else, a number is most likely a shift code sent without its command word."""
     shift = led_shift(user, now=now)
     if shift is None:
-        if command.keyword is None and shifts.shift_by_code(command.number) is not None:
+        if command.keyword is None and shift_queries.shift_by_code(command.number) is not None:
             return Outcome(render_reply("did_you_mean", locale, code=command.number), user)
         return Outcome(render_reply("menu", locale), user)
     metrics = shift.initiative.metrics

@@ -36,14 +36,14 @@ from volunteer_app.core import transaction
 from volunteer_app.core.auth import (
     admin_required,
     coordinator_required,
-    require_initiative,
-    require_shift,
 )
 from volunteer_app.core.bounds import id_value, reads_raw_text, without_control_characters
 from volunteer_app.core.db import utcnow
 from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.core.time import from_local
 from volunteer_app.extensions import csrf, db
+from volunteer_app.initiatives.access import require_initiative
+from volunteer_app.shifts.access import require_shift
 from volunteer_app.sms import broadcast as broadcasts
 from volunteer_app.sms import gateway
 from volunteer_app.sms import log as sms_log
