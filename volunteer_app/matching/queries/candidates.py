@@ -110,6 +110,36 @@ def rank_candidates(
     cap = int(get_setting("max_invitations_per_week")) if weekly_cap is None else weekly_cap
     where = places()
 
+    people, head = _people(features, _eligible(shift, features, now=now, cap=cap))
+
+    ceiling = ceiling_beyond_cause_and_time(features, context)
+    languages_of, skills_of = _offers(features)
+    first = _candidate_rows(
+        people.order_by(head.desc(), _users.c.id).limit(batch), features.cause_id
+    )
+    rows = {row[0]: row for row in first}
+    if len(first) == batch:
+        batch_people = _volunteers(first, features, where, skills_of, languages_of)
+        scored = _scores(batch_people, features, context)
+        kth = scored[limit - 1][0] if len(scored) >= limit else -math.inf
+        if not kth > first[-1].head + ceiling:
+            # Someone not fetched could still make the list: fetch everyone who could.
+            more = people if kth == -math.inf else people.where(head >= kth - ceiling)
+            for row in _candidate_rows(more, features.cause_id):
+                rows.setdefault(row[0], row)
+
+    volunteers = _volunteers(list(rows.values()), features, where, skills_of, languages_of)
+    with gc_paused():
+        matches = rank_volunteers(volunteers, features, context, limit=limit)
+    return _with_people(matches)
+
+
+def _eligible(
+    shift: Shift, features: ShiftFeatures, *, now: dt.datetime, cap: int
+) -> list[sa.ColumnElement[bool]]:
+    """The hard rules SQL can judge exactly, as conditions on users: active volunteers who can
+    be reached, not on the shift, not busy then, not invited to it, under the weekly cap,
+    old enough."""
     on_shift = sa.exists().where(
         _signups.c.user_id == _users.c.id,
         _signups.c.shift_id == shift.id,
@@ -148,8 +178,14 @@ def rank_candidates(
             _users.c.birth_date.is_not(None),
             User.birth_date <= _birth_cutoff(features),
         ]
+    return conditions
 
-    # The cause and weekly-grid points, as scoring.cause_and_time_points gives them.
+
+def _people(
+    features: ShiftFeatures, conditions: list[sa.ColumnElement[bool]]
+) -> tuple[sa.Select, sa.ColumnElement[float]]:
+    """The select of everyone meeting `conditions`, with `head`: the cause and weekly-grid
+    points, as scoring.cause_and_time_points gives them, which the select can be sorted by."""
     # An outer join on the (user, cause) primary key: one lookup per person.
     shared_cause = user_causes.alias("shared_cause")
     cares = shared_cause.c.user_id.is_not(None)
@@ -181,27 +217,7 @@ def rank_candidates(
         )
         .where(*conditions)
     )
-
-    ceiling = ceiling_beyond_cause_and_time(features, context)
-    languages_of, skills_of = _offers(features)
-    first = _candidate_rows(
-        people.order_by(head.desc(), _users.c.id).limit(batch), features.cause_id
-    )
-    rows = {row[0]: row for row in first}
-    if len(first) == batch:
-        batch_people = _volunteers(first, features, where, skills_of, languages_of)
-        scored = _scores(batch_people, features, context)
-        kth = scored[limit - 1][0] if len(scored) >= limit else -math.inf
-        if not kth > first[-1].head + ceiling:
-            # Someone not fetched could still make the list: fetch everyone who could.
-            more = people if kth == -math.inf else people.where(head >= kth - ceiling)
-            for row in _candidate_rows(more, features.cause_id):
-                rows.setdefault(row[0], row)
-
-    volunteers = _volunteers(list(rows.values()), features, where, skills_of, languages_of)
-    with gc_paused():
-        matches = rank_volunteers(volunteers, features, context, limit=limit)
-    return _with_people(matches)
+    return people, head
 
 
 def _candidate_rows(people: sa.Select, cause_id: int) -> list[sa.Row]:

@@ -123,6 +123,32 @@ def volunteer_features(user_id: int, *, now: dt.datetime, where: Places) -> Volu
             _users.c.birth_date,
         ).where(_users.c.id == user_id)
     ).one()
+    causes, skills, languages = _interests(user_id)
+    busy, signed_up, past_causes, attended, no_shows = _signup_history(user_id, now)
+
+    mask, hood_id, zip_code, travel, effort, born = row
+    lat, lon = where.locate(hood_id, zip_code)
+    return VolunteerFeatures(
+        user_id=user_id,
+        cause_ids=causes,
+        skill_ids=skills,
+        language_codes=languages,
+        availability_mask=mask or 0,
+        latitude=lat,
+        longitude=lon,
+        travel_miles=travel,
+        effort_preference=effort,
+        birth_date=born,
+        busy=tuple(busy),
+        signed_up_shift_ids=frozenset(signed_up),
+        past_cause_ids=frozenset(past_causes),
+        attended=attended,
+        no_shows=no_shows,
+    )
+
+
+def _interests(user_id: int) -> tuple[frozenset[int], frozenset[int], frozenset[str]]:
+    """One person's causes, skills and languages (ids, ids, codes)."""
     causes = frozenset(
         db.session.scalars(
             sa.select(user_causes.c.cause_id).where(user_causes.c.user_id == user_id)
@@ -138,6 +164,13 @@ def volunteer_features(user_id: int, *, now: dt.datetime, where: Places) -> Volu
             sa.select(user_languages.c.language_code).where(user_languages.c.user_id == user_id)
         )
     )
+    return causes, skills, languages
+
+
+def _signup_history(
+    user_id: int, now: dt.datetime
+) -> tuple[list[tuple[dt.datetime, dt.datetime]], set[int], set[int], int, int]:
+    """(busy intervals ahead, shifts signed up for, causes served, attended, no-shows)."""
     signups = db.session.execute(
         sa.select(
             _signups.c.shift_id,
@@ -170,26 +203,7 @@ def volunteer_features(user_id: int, *, now: dt.datetime, where: Places) -> Volu
             and ends_at > now
         ):
             busy.append((starts_at, ends_at))
-
-    mask, hood_id, zip_code, travel, effort, born = row
-    lat, lon = where.locate(hood_id, zip_code)
-    return VolunteerFeatures(
-        user_id=user_id,
-        cause_ids=causes,
-        skill_ids=skills,
-        language_codes=languages,
-        availability_mask=mask or 0,
-        latitude=lat,
-        longitude=lon,
-        travel_miles=travel,
-        effort_preference=effort,
-        birth_date=born,
-        busy=tuple(busy),
-        signed_up_shift_ids=frozenset(signed_up),
-        past_cause_ids=frozenset(past_causes),
-        attended=attended,
-        no_shows=no_shows,
-    )
+    return busy, signed_up, past_causes, attended, no_shows
 
 
 def _helpers_by_initiative(
@@ -254,13 +268,9 @@ class _Instants(dict):
         return value
 
 
-def _shift_features(
-    conditions: list[sa.ColumnElement[bool]],
-    skills: dict[int, dict[int, str]],
-    languages: dict[int, dict[str, str]],
-) -> list[ShiftFeatures]:
-    """The features of the shifts matching `conditions`, in one query."""
-    rows = db.session.execute(
+def _shift_rows(conditions: list[sa.ColumnElement[bool]]) -> list[sa.Row]:
+    """The columns `_shift_features` reads, of the shifts matching `conditions`."""
+    return db.session.execute(
         sa.select(
             _shifts.c.id,
             _raw(_shifts.c.starts_at),
@@ -283,6 +293,15 @@ def _shift_features(
         .outerjoin(_hoods, _hoods.c.id == _shifts.c.neighborhood_id)
         .where(*conditions)
     ).all()
+
+
+def _shift_features(
+    conditions: list[sa.ColumnElement[bool]],
+    skills: dict[int, dict[int, str]],
+    languages: dict[int, dict[str, str]],
+) -> list[ShiftFeatures]:
+    """The features of the shifts matching `conditions`, in one query."""
+    rows = _shift_rows(conditions)
     instants = _Instants()
     # Many shifts start at the same hour: work out each local slot once.
     slots: dict[tuple[object, str], tuple[int, int, dt.date]] = {}

@@ -64,7 +64,7 @@ def _oldest_age(person: VolunteerFeatures, now: dt.datetime, horizon_days: int) 
     return age_on(person.birth_date, (now + dt.timedelta(days=horizon_days)).date())
 
 
-def recommend_shifts(
+def recommend_shifts(  # noqa: PLR0913 -- keyword-only knobs, each with a default
     user_id: int,
     *,
     now: dt.datetime,
@@ -85,40 +85,11 @@ def recommend_shifts(
     person = volunteer_features(user_id, now=now, where=where)
     context = match_context(now)
     conditions = _upcoming(now, _oldest_age(person, now, horizon_days), horizon_days)
-    summary = db.session.execute(
-        sa.select(
-            _initiatives.c.id,
-            _initiatives.c.cause_id,
-            sa.func.count(),
-            sa.func.min(_raw(_shifts.c.starts_at)),
-        )
-        .select_from(_shifts)
-        .join(_initiatives, _initiatives.c.id == _shifts.c.initiative_id)
-        .where(*conditions)
-        .group_by(_initiatives.c.id, _initiatives.c.cause_id)
-    ).all()
+    summary = _initiative_summary(conditions)
     if not summary:
         return []
     skills, languages = _helpers_by_initiative([row[0] for row in summary])
-    instants = _Instants()
-    ceilings = sorted(
-        (
-            (
-                initiative_ceiling(
-                    person,
-                    cause_id,
-                    skills.get(initiative_id, _NO_SKILLS),
-                    languages.get(initiative_id, _NO_LANGUAGES),
-                    context,
-                    instants[first_raw],
-                ),
-                initiative_id,
-                count,
-            )
-            for initiative_id, cause_id, count, first_raw in summary
-        ),
-        reverse=True,
-    )
+    ceilings = _ceilings(person, summary, skills, languages, context)
     chosen, planned = [], 0
     for _ceiling, initiative_id, count in ceilings:
         if planned >= first_pass:
@@ -147,6 +118,51 @@ def recommend_shifts(
             best = _varied_top(scored + _shift_scores(person, more, context), limit, per_initiative)
         matches = [evaluate(person, shift, context) for *_order, shift in best]
     return _with_shifts(matches)
+
+
+def _initiative_summary(conditions: list[sa.ColumnElement[bool]]) -> list[sa.Row]:
+    """(initiative id, cause id, shifts, first start) of the initiatives with matching shifts."""
+    return db.session.execute(
+        sa.select(
+            _initiatives.c.id,
+            _initiatives.c.cause_id,
+            sa.func.count(),
+            sa.func.min(_raw(_shifts.c.starts_at)),
+        )
+        .select_from(_shifts)
+        .join(_initiatives, _initiatives.c.id == _shifts.c.initiative_id)
+        .where(*conditions)
+        .group_by(_initiatives.c.id, _initiatives.c.cause_id)
+    ).all()
+
+
+def _ceilings(
+    person: VolunteerFeatures,
+    summary: list[sa.Row],
+    skills: dict[int, dict[int, str]],
+    languages: dict[int, dict[str, str]],
+    context: MatchContext,
+) -> list[tuple[float, int, int]]:
+    """(ceiling, initiative id, shifts) for each initiative, highest ceiling first."""
+    instants = _Instants()
+    return sorted(
+        (
+            (
+                initiative_ceiling(
+                    person,
+                    cause_id,
+                    skills.get(initiative_id, _NO_SKILLS),
+                    languages.get(initiative_id, _NO_LANGUAGES),
+                    context,
+                    instants[first_raw],
+                ),
+                initiative_id,
+                count,
+            )
+            for initiative_id, cause_id, count, first_raw in summary
+        ),
+        reverse=True,
+    )
 
 
 def _varied_top(scored: list[tuple], limit: int, per_initiative: int | None) -> list[tuple]:
