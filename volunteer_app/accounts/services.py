@@ -257,7 +257,7 @@ def _language_or_default(code: str | None) -> str:
 # --- Registering and logging in ----------------------------------------------------------
 
 
-def register_user(
+def register_user(  # noqa: PLR0913 -- keyword-only: the fields of the sign-up form
     *,
     name: str,
     email: str,

@@ -88,7 +88,7 @@ def public_initiative(slug: str) -> Initiative | None:
     )
 
 
-def upcoming_shifts(
+def upcoming_shifts(  # noqa: PLR0913 -- keyword-only: the endpoint's query parameters
     *,
     now: dt.datetime,
     page: int,

@@ -16,7 +16,7 @@ def confirmed() -> bool:
     return request.method == "POST" and request.form.get(CONFIRMED) == "yes"
 
 
-def ask_first(
+def ask_first(  # noqa: PLR0913 -- keyword-only: the parts of the confirm page
     *,
     title: str,
     consequences: list[str],

@@ -153,7 +153,7 @@ def fingerprint(body: str) -> str:
     return hashlib.sha256(" ".join((body or "").split()).encode()).hexdigest()[:32]
 
 
-def send_broadcast(
+def send_broadcast(  # noqa: PLR0913 -- keyword-only but for the audience and the body
     audience: list[User],
     body: str,
     *,

@@ -44,7 +44,7 @@ class SendError(Exception):
     looked up (`find_sent`) rather than sent again; `retry_after` is Twilio's Retry-After, in
     seconds."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- keyword-only: what Twilio said about the failure
         self,
         message: str,
         *,
@@ -136,7 +136,7 @@ class _PinnedHttpClient(TwilioHttpClient):
 class TwilioGateway:
     """Sends through Twilio's Messages API. Safe to share between threads."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- keyword-only: the account's settings
         self,
         *,
         account_sid: str,

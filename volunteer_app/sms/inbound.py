@@ -179,7 +179,7 @@ def handle_inbound(
 # Commands
 
 
-def dispatch(command: Command, user: User | None, phone: str, *, now: dt.datetime) -> Outcome:
+def dispatch(command: Command, user: User | None, phone: str, *, now: dt.datetime) -> Outcome:  # noqa: C901, PLR0911, PLR0912 -- one branch per command, read as a table
     """Run one parsed command for the person texting from `phone` (`user` None: unknown)."""
     locale = command.language or (user.preferred_language if user else None) or "en"
     opted_out = user is not None and user.sms_opted_out_at is not None

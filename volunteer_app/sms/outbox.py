@@ -36,7 +36,7 @@ def render_sms(template: str, user: User, **context) -> str:
     return " ".join(text.split()).translate(GSM_FRIENDLY)
 
 
-def queue_sms(
+def queue_sms(  # noqa: PLR0913 -- keyword-only but for the person and the template
     user: User,
     template: str,
     *,
