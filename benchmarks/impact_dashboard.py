@@ -109,17 +109,15 @@ def build_city(
     metric_rows = []
     for i in range(1, initiative_count + 1):
         for position in range(3):
-            metric_rows.append(
-                {
-                    "id": len(metric_rows) + 1,
-                    "initiative_id": i,
-                    "name": f"Goal {position + 1}",
-                    "unit": "things",
-                    "target": rng.choice((500, 1000, 5000)),
-                    "deadline_on": (now + dt.timedelta(days=rng.randint(-100, 400))).date(),
-                    "position": position,
-                }
-            )
+            metric_rows.append({
+                "id": len(metric_rows) + 1,
+                "initiative_id": i,
+                "name": f"Goal {position + 1}",
+                "unit": "things",
+                "target": rng.choice((500, 1000, 5000)),
+                "deadline_on": (now + dt.timedelta(days=rng.randint(-100, 400))).date(),
+                "position": position,
+            })
     insert(OutcomeMetric, metric_rows)
 
     user_rows = [
@@ -134,16 +132,14 @@ def build_city(
     ]
     for i in range(2, volunteers + 2):
         roll = rng.random()
-        user_rows.append(
-            {
-                "id": i,
-                "email": f"v{i}@bench.example",
-                "name": f"Volunteer {i}",
-                "role": Role.VOLUNTEER,
-                "neighborhood_id": rng.randint(1, 40) if roll < 0.8 else None,
-                "zip_code": f"{21000 + rng.randint(0, 50)}" if 0.8 <= roll < 0.9 else None,
-            }
-        )
+        user_rows.append({
+            "id": i,
+            "email": f"v{i}@bench.example",
+            "name": f"Volunteer {i}",
+            "role": Role.VOLUNTEER,
+            "neighborhood_id": rng.randint(1, 40) if roll < 0.8 else None,
+            "zip_code": f"{21000 + rng.randint(0, 50)}" if 0.8 <= roll < 0.9 else None,
+        })
     insert(User, user_rows)
 
     # Shifts over the last 30 months and the next 6; about ten signups each. The busiest
@@ -155,19 +151,17 @@ def build_city(
         starts_at = start + dt.timedelta(days=rng.randint(0, 1080), hours=rng.randint(0, 10))
         hours = rng.choice((2, 3, 4))
         initiative_id = 1 if rng.random() < 0.05 else rng.randint(1, initiative_count)
-        shift_rows.append(
-            {
-                "id": i,
-                "initiative_id": initiative_id,
-                "starts_at": starts_at,
-                "ends_at": starts_at + dt.timedelta(hours=hours),
-                "capacity": rng.randint(10, 20),
-                "spots_taken": 0,
-                "code": f"{i:07d}",
-                "neighborhood_id": rng.randint(1, 40) if rng.random() < 0.9 else None,
-                "status": "cancelled" if rng.random() < 0.03 else "scheduled",
-            }
-        )
+        shift_rows.append({
+            "id": i,
+            "initiative_id": initiative_id,
+            "starts_at": starts_at,
+            "ends_at": starts_at + dt.timedelta(hours=hours),
+            "capacity": rng.randint(10, 20),
+            "spots_taken": 0,
+            "code": f"{i:07d}",
+            "neighborhood_id": rng.randint(1, 40) if rng.random() < 0.9 else None,
+            "status": "cancelled" if rng.random() < 0.03 else "scheduled",
+        })
         spans.append((starts_at, hours, initiative_id))
 
     signup_rows, attended = [], []
@@ -198,16 +192,14 @@ def build_city(
             status = "cancelled" if roll < 0.08 else "confirmed"
         if status != "cancelled":
             per_shift[shift_id] += 1
-        signup_rows.append(
-            {
-                "id": len(signup_rows) + 1,
-                "shift_id": shift_id,
-                "user_id": user_id,
-                "status": status,
-                "source": "web",
-                "created_at": shift["starts_at"] - dt.timedelta(days=7),
-            }
-        )
+        signup_rows.append({
+            "id": len(signup_rows) + 1,
+            "shift_id": shift_id,
+            "user_id": user_id,
+            "status": status,
+            "source": "web",
+            "created_at": shift["starts_at"] - dt.timedelta(days=7),
+        })
         if status == "attended":
             attended.append(signup_rows[-1])
     for shift in shift_rows:
@@ -218,32 +210,28 @@ def build_city(
     hours_rows = []
     for signup in attended[:hours_entries]:
         starts_at, hours, initiative_id = spans[signup["shift_id"] - 1]
-        hours_rows.append(
-            {
-                "user_id": signup["user_id"],
-                "initiative_id": initiative_id,
-                "shift_id": signup["shift_id"],
-                "signup_id": signup["id"],
-                "served_on": starts_at.astimezone(zone).date(),
-                "minutes": hours * 60,
-                "source": "attendance",
-                "status": "approved",
-            }
-        )
+        hours_rows.append({
+            "user_id": signup["user_id"],
+            "initiative_id": initiative_id,
+            "shift_id": signup["shift_id"],
+            "signup_id": signup["id"],
+            "served_on": starts_at.astimezone(zone).date(),
+            "minutes": hours * 60,
+            "source": "attendance",
+            "status": "approved",
+        })
     while len(hours_rows) < hours_entries:
         roll = rng.random()
-        hours_rows.append(
-            {
-                "user_id": rng.randint(2, volunteers + 1),
-                "initiative_id": rng.randint(1, initiative_count),
-                "shift_id": None,
-                "signup_id": None,
-                "served_on": (now - dt.timedelta(days=rng.randint(1, 900))).date(),
-                "minutes": rng.choice((30, 60, 90, 120)),
-                "source": "self_report",
-                "status": "approved" if roll < 0.9 else "pending" if roll < 0.95 else "rejected",
-            }
-        )
+        hours_rows.append({
+            "user_id": rng.randint(2, volunteers + 1),
+            "initiative_id": rng.randint(1, initiative_count),
+            "shift_id": None,
+            "signup_id": None,
+            "served_on": (now - dt.timedelta(days=rng.randint(1, 900))).date(),
+            "minutes": rng.choice((30, 60, 90, 120)),
+            "source": "self_report",
+            "status": "approved" if roll < 0.9 else "pending" if roll < 0.95 else "rejected",
+        })
     insert(HoursEntry, hours_rows)
     # Written around the session, so the days to each person's next service are filled in
     # here, in one statement, as the migration does for existing data.

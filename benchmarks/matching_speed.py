@@ -76,17 +76,15 @@ def build(rng: random.Random) -> dict:
 
     hoods = []
     for n in range(20):
-        hoods.append(
-            {
-                "id": n + 1,
-                "slug": f"hood-{n}",
-                "name": f"Neighborhood {n}",
-                "zip_codes": f"{20001 + n}",
-                "centroid_lat": 38.85 + rng.uniform(0, 0.12),
-                "centroid_lon": -77.08 + rng.uniform(0, 0.15),
-                "is_priority": n < 4,
-            }
-        )
+        hoods.append({
+            "id": n + 1,
+            "slug": f"hood-{n}",
+            "name": f"Neighborhood {n}",
+            "zip_codes": f"{20001 + n}",
+            "centroid_lat": 38.85 + rng.uniform(0, 0.12),
+            "centroid_lon": -77.08 + rng.uniform(0, 0.15),
+            "is_priority": n < 4,
+        })
     insert(Neighborhood.__table__, hoods)
     insert(
         Cause.__table__,
@@ -152,26 +150,24 @@ def build(rng: random.Random) -> dict:
             start += dt.timedelta(hours=1)
         hood = rng.randint(1, 20)
         located = rng.random() < 0.7
-        shifts.append(
-            {
-                "id": n + 1,
-                "initiative_id": rng.randint(1, INITIATIVES),
-                "starts_at": start,
-                "ends_at": start + dt.timedelta(hours=rng.choice((2, 3, 4))),
-                "neighborhood_id": hood,
-                "latitude": hoods[hood - 1]["centroid_lat"] + rng.uniform(-0.01, 0.01)
-                if located
-                else None,
-                "longitude": hoods[hood - 1]["centroid_lon"] + rng.uniform(-0.01, 0.01)
-                if located
-                else None,
-                "capacity": rng.randint(5, 30),
-                "spots_taken": 0,
-                "effort": rng.choice((None, "light", "moderate", "heavy")),
-                "code": str(100000 + n),
-                "status": "scheduled" if rng.random() < 0.98 else "cancelled",
-            }
-        )
+        shifts.append({
+            "id": n + 1,
+            "initiative_id": rng.randint(1, INITIATIVES),
+            "starts_at": start,
+            "ends_at": start + dt.timedelta(hours=rng.choice((2, 3, 4))),
+            "neighborhood_id": hood,
+            "latitude": hoods[hood - 1]["centroid_lat"] + rng.uniform(-0.01, 0.01)
+            if located
+            else None,
+            "longitude": hoods[hood - 1]["centroid_lon"] + rng.uniform(-0.01, 0.01)
+            if located
+            else None,
+            "capacity": rng.randint(5, 30),
+            "spots_taken": 0,
+            "effort": rng.choice((None, "light", "moderate", "heavy")),
+            "code": str(100000 + n),
+            "status": "scheduled" if rng.random() < 0.98 else "cancelled",
+        })
 
     users = []
     for n in range(VOLUNTEERS):
@@ -181,29 +177,25 @@ def build(rng: random.Random) -> dict:
             for _ in range(rng.randint(1, 6)):
                 mask |= 1 << rng.randrange(21)
         has_phone = rng.random() < 0.6
-        users.append(
-            {
-                "id": n + 1,
-                "email": f"volunteer{n}@bench.example",
-                "name": f"Volunteer {n}",
-                "role": "volunteer",
-                "phone": f"+1202{n:07d}" if has_phone else None,
-                "sms_consent_at": NOW - dt.timedelta(days=30) if has_phone else None,
-                "sms_consent_version": "bench" if has_phone else None,
-                "sms_opted_out_at": NOW if has_phone and rng.random() < 0.03 else None,
-                "neighborhood_id": rng.randint(1, 20) if profiled else None,
-                "zip_code": f"{20001 + rng.randrange(20)}" if rng.random() < 0.5 else None,
-                "availability_mask": mask,
-                "travel_miles": rng.choice((None, 1.0, 2.0, 3.0, 5.0, 10.0)),
-                "effort_preference": rng.choice((None, "light", "moderate", "heavy")),
-                "birth_date": dt.date(
-                    rng.randint(1950, 2012), rng.randint(1, 12), rng.randint(1, 28)
-                )
-                if rng.random() < 0.7
-                else None,
-                "preferred_language": "en",
-            }
-        )
+        users.append({
+            "id": n + 1,
+            "email": f"volunteer{n}@bench.example",
+            "name": f"Volunteer {n}",
+            "role": "volunteer",
+            "phone": f"+1202{n:07d}" if has_phone else None,
+            "sms_consent_at": NOW - dt.timedelta(days=30) if has_phone else None,
+            "sms_consent_version": "bench" if has_phone else None,
+            "sms_opted_out_at": NOW if has_phone and rng.random() < 0.03 else None,
+            "neighborhood_id": rng.randint(1, 20) if profiled else None,
+            "zip_code": f"{20001 + rng.randrange(20)}" if rng.random() < 0.5 else None,
+            "availability_mask": mask,
+            "travel_miles": rng.choice((None, 1.0, 2.0, 3.0, 5.0, 10.0)),
+            "effort_preference": rng.choice((None, "light", "moderate", "heavy")),
+            "birth_date": dt.date(rng.randint(1950, 2012), rng.randint(1, 12), rng.randint(1, 28))
+            if rng.random() < 0.7
+            else None,
+            "preferred_language": "en",
+        })
     insert(User.__table__, users)
     insert(
         user_causes,
@@ -240,15 +232,13 @@ def build(rng: random.Random) -> dict:
             return
         seen.add(key)
         taken[shift_index] += 1
-        signups.append(
-            {
-                "shift_id": shift_index + 1,
-                "user_id": user_id,
-                "status": status,
-                "source": "web",
-                "confirmed_at": NOW - dt.timedelta(days=200),
-            }
-        )
+        signups.append({
+            "shift_id": shift_index + 1,
+            "user_id": user_id,
+            "status": status,
+            "source": "web",
+            "confirmed_at": NOW - dt.timedelta(days=200),
+        })
 
     for _ in range(100_000):
         index = UPCOMING_SHIFTS + rng.randrange(PAST_SHIFTS)
@@ -268,15 +258,13 @@ def build(rng: random.Random) -> dict:
         if key in invited:
             continue
         invited.add(key)
-        invitations.append(
-            {
-                "shift_id": key[0],
-                "user_id": key[1],
-                "channel": "sms",
-                "status": "sent",
-                "sent_at": NOW - dt.timedelta(days=rng.uniform(0, 10)),
-            }
-        )
+        invitations.append({
+            "shift_id": key[0],
+            "user_id": key[1],
+            "channel": "sms",
+            "status": "sent",
+            "sent_at": NOW - dt.timedelta(days=rng.uniform(0, 10)),
+        })
     insert(Invitation.__table__, invitations)
     db.session.commit()
     if db.engine.dialect.name == "postgresql":

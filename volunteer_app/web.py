@@ -145,97 +145,110 @@ def register_input_checks(app: Flask) -> None:
             raise bounds.ControlCharacters()
 
 
-def register_error_handlers(app: Flask) -> None:
-    def render_error(code: int, title: str, text: str):
-        return render_template("errors/error.html", code=code, title=title, text=text), code
+def _render_error(code: int, title: str, text: str):
+    return render_template("errors/error.html", code=code, title=title, text=text), code
 
-    @app.errorhandler(400)
-    def bad_request(error):
-        return render_error(400, _("Bad request"), _("Something in that request was not right."))
 
-    @app.errorhandler(bounds.ControlCharacters)
-    def control_characters(error):
-        return render_error(
-            400,
-            _("Unreadable characters"),
-            _(
-                "The address or the form held invisible control characters (such as a NUL "
-                "byte), which we cannot store. Please go back, retype the text and try again."
+def _bad_request(error):
+    return _render_error(400, _("Bad request"), _("Something in that request was not right."))
+
+
+def _control_characters(error):
+    return _render_error(
+        400,
+        _("Unreadable characters"),
+        _(
+            "The address or the form held invisible control characters (such as a NUL "
+            "byte), which we cannot store. Please go back, retype the text and try again."
+        ),
+    )
+
+
+def _csrf_error(error):
+    return _render_error(
+        400, _("Form expired"), _("The form was missing its security token. Please retry.")
+    )
+
+
+def _forbidden(error):
+    return _render_error(403, _("Not allowed"), _("You do not have access to this page."))
+
+
+def _not_found(error):
+    return _render_error(404, _("Not found"), _("We could not find that page."))
+
+
+def _not_allowed(error):
+    response = make_response(
+        _render_error(405, _("Not allowed"), _("That action is not available here."))
+    )
+    if error.valid_methods:  # RFC 9110: a 405 names the methods the address does take
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
+
+
+def _too_large(error):
+    return _render_error(413, _("Too large"), _("That request was too large."))
+
+
+def _too_many_attempts(error):
+    # The limit that was hit knows when its window ends: the page and Retry-After say so.
+    hit = limiter.current_limit
+    seconds = max(1, math.ceil(hit.window.reset_time - time.time())) if hit else 60
+    minutes = math.ceil(seconds / 60)
+    # A limit with a message of its own (check-in) says it; the login limits share this one.
+    declared = getattr(getattr(error, "limit", None), "error_message", None)
+    response = make_response(
+        _render_error(
+            429,
+            _("Too many attempts"),
+            error.description
+            if declared
+            else ngettext(
+                "There were too many attempts from this connection or for this email "
+                "address. Please wait %(num)d minute and try again.",
+                "There were too many attempts from this connection or for this email "
+                "address. Please wait %(num)d minutes and try again.",
+                minutes,
             ),
         )
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_error(
-            400, _("Form expired"), _("The form was missing its security token. Please retry.")
-        )
 
-    @app.errorhandler(403)
-    def forbidden(error):
-        return render_error(403, _("Not allowed"), _("You do not have access to this page."))
+def _domain_error(error: DomainError):
+    """Every refusal a service raises in a request ends here: whatever the action wrote
+    is rolled back, and the view's own answer (see core/transaction.py) is given."""
+    db.session.rollback()
+    answer = transaction.refusal_answer(error)
+    if answer is not None:
+        return answer
+    # A refused form action goes back to the page it came from with the reason shown.
+    referrer = request.referrer
+    if request.method == "POST" and referrer and urlsplit(referrer).netloc == request.host:
+        flash(error.message, "error")
+        return redirect(referrer)
+    return _render_error(error.status_code, _("Sorry"), error.message)
 
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_error(404, _("Not found"), _("We could not find that page."))
 
-    @app.errorhandler(405)
-    def not_allowed(error):
-        response = make_response(
-            render_error(405, _("Not allowed"), _("That action is not available here."))
-        )
-        if error.valid_methods:  # RFC 9110: a 405 names the methods the address does take
-            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
-        return response
+def _server_error(error):
+    db.session.rollback()
+    return _render_error(500, _("Something went wrong"), _("Please try again in a moment."))
 
-    @app.errorhandler(413)
-    def too_large(error):
-        return render_error(413, _("Too large"), _("That request was too large."))
 
-    @app.errorhandler(429)
-    def too_many_attempts(error):
-        # The limit that was hit knows when its window ends: the page and Retry-After say so.
-        hit = limiter.current_limit
-        seconds = max(1, math.ceil(hit.window.reset_time - time.time())) if hit else 60
-        minutes = math.ceil(seconds / 60)
-        # A limit with a message of its own (check-in) says it; the login limits share this one.
-        declared = getattr(getattr(error, "limit", None), "error_message", None)
-        response = make_response(
-            render_error(
-                429,
-                _("Too many attempts"),
-                error.description
-                if declared
-                else ngettext(
-                    "There were too many attempts from this connection or for this email "
-                    "address. Please wait %(num)d minute and try again.",
-                    "There were too many attempts from this connection or for this email "
-                    "address. Please wait %(num)d minutes and try again.",
-                    minutes,
-                ),
-            )
-        )
-        response.headers["Retry-After"] = str(seconds)
-        return response
-
-    @app.errorhandler(DomainError)
-    def domain_error(error: DomainError):
-        """Every refusal a service raises in a request ends here: whatever the action wrote
-        is rolled back, and the view's own answer (see core/transaction.py) is given."""
-        db.session.rollback()
-        answer = transaction.refusal_answer(error)
-        if answer is not None:
-            return answer
-        # A refused form action goes back to the page it came from with the reason shown.
-        referrer = request.referrer
-        if request.method == "POST" and referrer and urlsplit(referrer).netloc == request.host:
-            flash(error.message, "error")
-            return redirect(referrer)
-        return render_error(error.status_code, _("Sorry"), error.message)
-
-    @app.errorhandler(500)
-    def server_error(error):
-        db.session.rollback()
-        return render_error(500, _("Something went wrong"), _("Please try again in a moment."))
+def register_error_handlers(app: Flask) -> None:
+    """Every error a request can end in gets a page of ours, in the reader's language."""
+    app.register_error_handler(400, _bad_request)
+    app.register_error_handler(bounds.ControlCharacters, _control_characters)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(403, _forbidden)
+    app.register_error_handler(404, _not_found)
+    app.register_error_handler(405, _not_allowed)
+    app.register_error_handler(413, _too_large)
+    app.register_error_handler(429, _too_many_attempts)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(500, _server_error)
 
 
 def register_security_headers(app: Flask) -> None:

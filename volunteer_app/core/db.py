@@ -176,7 +176,7 @@ def _sqlite_begin(conn):
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _sqlite_refuse_writes_in_reads(conn, cursor, statement, parameters, context, executemany):
+def _sqlite_refuse_writes_in_reads(conn, cursor, statement, parameters, context, executemany):  # noqa: PLR0917 -- the signature SQLAlchemy's before_cursor_execute event calls
     """The suite (and the debugger) raise at once; a production server logs the bug as an
     error and lets SQLite try, which works unless another writer got in first."""
     if conn.dialect.name == "sqlite" and _WRITE.match(statement) and reads_only():

@@ -53,7 +53,7 @@ class Blueprint:
         raise KeyError(key)
 
 
-def _metric(key, name, unit, kind, target, baseline=None, keyword=None) -> MetricTemplate:
+def _metric(key, name, unit, kind, target, baseline=None, keyword=None) -> MetricTemplate:  # noqa: PLR0917 -- one row of the blueprint tables below, read in place
     return MetricTemplate(
         key=key,
         name=name,

@@ -59,7 +59,8 @@ def initiatives_for(user: User) -> list[Initiative]:
         else_=2,
     )
     query = (
-        sa.select(Initiative)
+        sa
+        .select(Initiative)
         .options(joinedload(Initiative.organization), joinedload(Initiative.cause))
         .order_by(status_order, Initiative.title, Initiative.id)
     )
@@ -340,7 +341,8 @@ def delete_metric(metric: OutcomeMetric) -> None:
     from volunteer_app.impact.models import OutcomeRecord
 
     recorded = db.session.scalar(
-        sa.select(sa.func.count())
+        sa
+        .select(sa.func.count())
         .select_from(OutcomeRecord)
         .where(OutcomeRecord.metric_id == metric.id)
     )
@@ -362,7 +364,8 @@ def delete_metric(metric: OutcomeMetric) -> None:
 def initiative_for_management(initiative_id: int) -> Initiative | None:
     """One initiative with everything its coordinator page shows, loaded up front."""
     return db.session.scalar(
-        sa.select(Initiative)
+        sa
+        .select(Initiative)
         .where(Initiative.id == initiative_id)
         .options(
             joinedload(Initiative.organization),

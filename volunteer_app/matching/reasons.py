@@ -54,7 +54,7 @@ def _distance(miles: float) -> str:
     return _("%(miles)s mi away", miles=format_decimal(round(miles, 1), format="#,##0.#"))
 
 
-def describe(reason: Reason, audience: str = RESIDENT) -> str:
+def describe(reason: Reason, audience: str = RESIDENT) -> str:  # noqa: C901, PLR0911, PLR0912 -- one phrase per kind of reason, read as a table
     """One reason as a short phrase."""
     kind, value = reason.kind, reason.value
     for_resident = audience == RESIDENT

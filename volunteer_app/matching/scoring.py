@@ -241,7 +241,7 @@ def evaluate(volunteer: VolunteerFeatures, shift: ShiftFeatures, context: MatchC
     return Match(shift.shift_id, volunteer.user_id, score, _shown(reasons))
 
 
-def points_for(
+def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docstring
     volunteer: VolunteerFeatures,
     shift: ShiftFeatures,
     context: MatchContext,
@@ -377,7 +377,7 @@ def _reliability_points(volunteer: VolunteerFeatures) -> float:
     return W.RELIABILITY * (2 * (volunteer.attended + 1) / (served + 2) - 1)
 
 
-def initiative_ceiling(
+def initiative_ceiling(  # noqa: PLR0917 -- what a ceiling knows of an initiative, before its shifts
     volunteer: VolunteerFeatures,
     cause_id: int,
     skills: dict[int, str],

@@ -206,7 +206,8 @@ def invitation_for_token(token: str) -> Invitation:
     except (BadSignature, ValueError, TypeError):
         raise NotFound(_("That invitation link is not valid.")) from None
     invitation = db.session.scalar(
-        sa.select(Invitation)
+        sa
+        .select(Invitation)
         .where(Invitation.id == invitation_id, Invitation.user_id == user_id)
         .options(
             joinedload(Invitation.shift)
@@ -291,16 +292,72 @@ def invite_volunteers(
     if len(wanted) > MAX_INVITES_AT_ONCE:
         raise DomainError(_("Invite at most %(count)d people at once.", count=MAX_INVITES_AT_ONCE))
     outcome = InviteOutcome()
+    audience = _audience(shift, wanted, now=now)
+    for user_id in wanted:
+        user = audience.people.get(user_id)
+        reason = audience.reason_to_skip(user_id, user)
+        if user is None or reason is not None:
+            outcome.skipped[user_id] = reason or NOT_A_VOLUNTEER
+            continue
+        invitation = Invitation(
+            shift_id=shift.id,
+            user_id=user.id,
+            invited_by_id=invited_by.id,
+            channel="sms" if user.can_text else "email",
+            status=InvitationStatus.SENT,
+            sent_at=now,
+        )
+        db.session.add(invitation)
+        db.session.flush()
+        _deliver(invitation, user, shift, now=now, outcome=outcome)
+        outcome.invited.append(invitation)
+    return outcome
+
+
+@dataclass
+class _Audience:
+    """What the invitation rules need to know of the chosen people, read in a few queries."""
+
+    people: dict[int, User]
+    cap: int
+    this_week: dict[int, int]
+    invited_before: set[int]
+    on_shift: set[int]
+    busy: set[int]
+    minimum_age: int
+    shift_day: dt.date
+
+    def reason_to_skip(self, user_id: int, user: User | None) -> str | None:
+        checks = (
+            (user is None or not user.active or user.role != Role.VOLUNTEER, NOT_A_VOLUNTEER),
+            (user_id in self.invited_before, ALREADY_INVITED),
+            (user_id in self.on_shift, ON_SHIFT),
+            (user_id in self.busy, BUSY),
+            (self.this_week.get(user_id, 0) >= self.cap, WEEKLY_LIMIT),
+        )
+        for failed, reason in checks:
+            if failed:
+                return reason
+        assert user is not None  # the first check refused a missing person
+        if user.sms_opted_out_at is not None or not (user.can_text or user.email):
+            return UNREACHABLE
+        if self.minimum_age and (user.age_on(self.shift_day) or 0) < self.minimum_age:
+            return TOO_YOUNG
+        return None
+
+
+def _audience(shift: Shift, wanted: list[int], *, now: dt.datetime) -> _Audience:
+    # The people's rows are locked first: two coordinators inviting at once count in turn.
     people = {
         user.id: user
         for user in db.session.scalars(
             sa.select(User).where(User.id.in_(wanted)).order_by(User.id).with_for_update()
         )
     }
-    cap = int(get_setting("max_invitations_per_week"))
     this_week = dict(
         db.session.execute(
-            sa.select(Invitation.user_id, sa.func.count())
+            sa
+            .select(Invitation.user_id, sa.func.count())
             .where(Invitation.user_id.in_(wanted), Invitation.sent_at > now - dt.timedelta(days=7))
             .group_by(Invitation.user_id)
         ).all()
@@ -323,7 +380,8 @@ def invite_volunteers(
     )
     busy = set(
         db.session.scalars(
-            sa.select(Signup.user_id)
+            sa
+            .select(Signup.user_id)
             .join(Signup.shift)
             .where(
                 Signup.user_id.in_(wanted),
@@ -335,42 +393,16 @@ def invite_volunteers(
             )
         )
     )
-    minimum_age = shift.initiative.minimum_age
-    shift_day = local_slot(shift.starts_at, shift.initiative.timezone)[2]
-
-    for user_id in wanted:
-        user = people.get(user_id)
-        reason = None
-        if user is None or not user.active or user.role != Role.VOLUNTEER:
-            reason = NOT_A_VOLUNTEER
-        elif user_id in invited_before:
-            reason = ALREADY_INVITED
-        elif user_id in on_shift:
-            reason = ON_SHIFT
-        elif user_id in busy:
-            reason = BUSY
-        elif this_week.get(user_id, 0) >= cap:
-            reason = WEEKLY_LIMIT
-        elif user.sms_opted_out_at is not None or not (user.can_text or user.email):
-            reason = UNREACHABLE
-        elif minimum_age and (user.age_on(shift_day) or 0) < minimum_age:
-            reason = TOO_YOUNG
-        if reason is not None:
-            outcome.skipped[user_id] = reason
-            continue
-        invitation = Invitation(
-            shift_id=shift.id,
-            user_id=user.id,
-            invited_by_id=invited_by.id,
-            channel="sms" if user.can_text else "email",
-            status=InvitationStatus.SENT,
-            sent_at=now,
-        )
-        db.session.add(invitation)
-        db.session.flush()
-        _deliver(invitation, user, shift, now=now, outcome=outcome)
-        outcome.invited.append(invitation)
-    return outcome
+    return _Audience(
+        people=people,
+        cap=int(get_setting("max_invitations_per_week")),
+        this_week=this_week,
+        invited_before=invited_before,
+        on_shift=on_shift,
+        busy=busy,
+        minimum_age=shift.initiative.minimum_age or 0,
+        shift_day=local_slot(shift.starts_at, shift.initiative.timezone)[2],
+    )
 
 
 def _links(invitation: Invitation) -> tuple[str, str]:
@@ -428,7 +460,8 @@ def mark_invitation_accepted(user_id: int, shift_id: int, *, now: dt.datetime) -
     """The person signed up for a shift they were invited to: count the invitation as
     accepted (even after a "not this time"). Called by the signup service; one UPDATE."""
     result = db.session.execute(
-        sa.update(Invitation)
+        sa
+        .update(Invitation)
         .where(
             Invitation.shift_id == shift_id,
             Invitation.user_id == user_id,
@@ -492,7 +525,8 @@ def invitation_counts_by_shift(shift_ids: list[int]) -> dict[int, InvitationCoun
         return {}
     return _counts(
         db.session.execute(
-            sa.select(Invitation.shift_id, Invitation.status, sa.func.count())
+            sa
+            .select(Invitation.shift_id, Invitation.status, sa.func.count())
             .where(Invitation.shift_id.in_(shift_ids))
             .group_by(Invitation.shift_id, Invitation.status)
         )
@@ -503,7 +537,8 @@ def invitation_counts_for_initiative(initiative_id: int) -> InvitationCounts:
     """Invitations for all of an initiative's shifts together, in one query."""
     counts = _counts(
         db.session.execute(
-            sa.select(Shift.initiative_id, Invitation.status, sa.func.count())
+            sa
+            .select(Shift.initiative_id, Invitation.status, sa.func.count())
             .join(Invitation.shift)
             .where(Shift.initiative_id == initiative_id)
             .group_by(Shift.initiative_id, Invitation.status)
@@ -521,7 +556,8 @@ class SentInvitation:
 def invitations_for_shift(shift: Shift) -> list[SentInvitation]:
     """Who was invited to `shift`, newest first, with the short names coordinators see."""
     invitations = db.session.scalars(
-        sa.select(Invitation)
+        sa
+        .select(Invitation)
         .where(Invitation.shift_id == shift.id)
         .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
         .options(joinedload(Invitation.user))
@@ -538,7 +574,8 @@ class ShiftInvitationRow:
 def initiative_invitations(initiative: Initiative) -> list[ShiftInvitationRow]:
     """Each shift of an initiative that has invitations, soonest first, with its counts."""
     shifts = db.session.scalars(
-        sa.select(Shift)
+        sa
+        .select(Shift)
         .where(
             Shift.initiative_id == initiative.id,
             Shift.id.in_(sa.select(Invitation.shift_id).distinct()),
@@ -573,7 +610,8 @@ def save_equity_settings(priority_ids: set[int], *, boost: bool) -> EquitySettin
     if not priority_ids <= known:
         raise FieldError(None, _("One of the choices is no longer available. Please retry."))
     db.session.execute(
-        sa.update(Neighborhood)
+        sa
+        .update(Neighborhood)
         .values(is_priority=Neighborhood.id.in_(priority_ids) if priority_ids else False)
         .execution_options(synchronize_session="fetch")
     )

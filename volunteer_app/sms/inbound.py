@@ -180,7 +180,7 @@ def handle_inbound(
 # Commands
 
 
-def dispatch(command: Command, user: User | None, phone: str, *, now: dt.datetime) -> Outcome:
+def dispatch(command: Command, user: User | None, phone: str, *, now: dt.datetime) -> Outcome:  # noqa: C901, PLR0911, PLR0912 -- one branch per command, read as a table
     """Run one parsed command for the person texting from `phone` (`user` None: unknown)."""
     locale = command.language or (user.preferred_language if user else None) or "en"
     opted_out = user is not None and user.sms_opted_out_at is not None
@@ -256,7 +256,8 @@ def _upcoming_signups(
     user: User, *, now: dt.datetime, statuses: tuple[SignupStatus, ...], code: str | None = None
 ) -> list[Signup]:
     query = (
-        sa.select(Signup)
+        sa
+        .select(Signup)
         .join(Signup.shift)
         .where(
             Signup.user_id == user.id,
@@ -373,13 +374,16 @@ class _Listed:
 def list_shifts(user: User, *, now: dt.datetime, locale: str) -> Outcome:
     """SHIFTS: the next few shifts the person holds a spot or waits for."""
     signups = db.session.scalars(
-        sa.select(Signup)
+        sa
+        .select(Signup)
         .join(Signup.shift)
         .where(
             Signup.user_id == user.id,
-            Signup.status.in_(
-                [SignupStatus.CONFIRMED, SignupStatus.WAITLISTED, SignupStatus.ATTENDED]
-            ),
+            Signup.status.in_([
+                SignupStatus.CONFIRMED,
+                SignupStatus.WAITLISTED,
+                SignupStatus.ATTENDED,
+            ]),
             Shift.status == ShiftStatus.SCHEDULED,
             Shift.ends_at > now,
         )
@@ -507,7 +511,8 @@ def number(command: Command, user: User, *, now: dt.datetime, locale: str) -> Ou
 def led_shift(user: User, *, now: dt.datetime) -> Shift | None:
     """The shift this person led that started and ended at most 48 hours ago, latest first."""
     return db.session.scalar(
-        sa.select(Shift)
+        sa
+        .select(Shift)
         .where(
             Shift.team_lead_id == user.id,
             Shift.status == ShiftStatus.SCHEDULED,

@@ -106,7 +106,8 @@ def schedule_reminders(*, now: dt.datetime, quiet: QuietHours | None = None) -> 
         return 0
     horizon = now + dt.timedelta(minutes=max(offsets)) + LOOKAHEAD_SLACK
     signups = db.session.scalars(
-        sa.select(Signup)
+        sa
+        .select(Signup)
         .join(Signup.shift)
         .join(Shift.initiative)
         .join(Signup.user)
@@ -154,7 +155,8 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
         Shift.ends_at > since,
     )
     attendees = db.session.execute(
-        sa.select(Signup, HoursEntry.minutes)
+        sa
+        .select(Signup, HoursEntry.minutes)
         .join(Signup.shift)
         .join(Shift.initiative)
         .join(Signup.user)
@@ -180,7 +182,8 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
         for signup, minutes in attendees
     ]
     led = db.session.scalars(
-        sa.select(Shift)
+        sa
+        .select(Shift)
         .join(Shift.initiative)
         .join(Shift.team_lead)
         .where(ended, User.phone.is_not(None))

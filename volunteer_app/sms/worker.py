@@ -154,7 +154,8 @@ def recover_stale_claims(*, now: dt.datetime) -> Counter:
     lookup_delay = dt.timedelta(seconds=config["SMS_LOOKUP_DELAY_SECONDS"])
     counts: Counter = Counter()
     stale = db.session.scalars(
-        sa.select(Message)
+        sa
+        .select(Message)
         .where(
             Message.status.in_([MessageStatus.CLAIMED, MessageStatus.SENDING]),
             Message.claimed_at < now - timeout,
@@ -184,14 +185,15 @@ def _move(message: Message, status: MessageStatus, now: dt.datetime, note: str |
     message.status_history = [*(message.status_history or []), history_entry(status, now, note)]
 
 
-def claim_batch(
+def claim_batch(  # noqa: C901 -- not split yet (#15)
     *, now: dt.datetime, limit: int, quiet: QuietHours, counts: Counter
 ) -> tuple[list[Claimed], int]:
     """Take up to `limit` due texts; returns the ones now `claimed` and how many rows were
     looked at (dropped and deferred ones included). Commits."""
     try:
         messages = db.session.scalars(
-            sa.select(Message)
+            sa
+            .select(Message)
             .where(
                 Message.direction == Direction.OUTBOUND,
                 Message.status == MessageStatus.QUEUED,
@@ -266,7 +268,8 @@ def _shift_timezones(shift_ids: set[int]) -> dict[int, str]:
     if not shift_ids:
         return {}
     rows = db.session.execute(
-        sa.select(Shift.id, Initiative.timezone)
+        sa
+        .select(Shift.id, Initiative.timezone)
         .join(Shift.initiative)
         .where(Shift.id.in_(shift_ids))
     )
@@ -282,7 +285,8 @@ def _stale_signup_texts(messages: list[Message]) -> dict[int, str]:
     states = {
         signup_id: (signup_status, shift_status)
         for signup_id, signup_status, shift_status in db.session.execute(
-            sa.select(Signup.id, Signup.status, Shift.status)
+            sa
+            .select(Signup.id, Signup.status, Shift.status)
             .join(Signup.shift)
             .where(Signup.id.in_(signup_ids))
         )
@@ -309,7 +313,8 @@ def hand_over(items: list[Claimed], *, now: dt.datetime) -> list[Claimed]:
     try:
         mine = set(
             db.session.scalars(
-                sa.update(_TABLE)
+                sa
+                .update(_TABLE)
                 .where(
                     _TABLE.c.id.in_([item.id for item in items]),
                     _TABLE.c.status == MessageStatus.CLAIMED.value,
@@ -351,7 +356,8 @@ def _update_attempt(*statuses: MessageStatus) -> sa.Update:
     attempt: whatever happened to it meanwhile (a report from Twilio, a person, another
     worker's attempt) stands."""
     return (
-        sa.update(_TABLE)
+        sa
+        .update(_TABLE)
         .where(
             _TABLE.c.id == sa.bindparam("message_id"),
             _TABLE.c.attempts == sa.bindparam("attempt"),
@@ -391,7 +397,7 @@ def _outcome_row(claimed: Claimed, now: dt.datetime, **values) -> dict[str, Any]
     return row
 
 
-def record_outcomes(
+def record_outcomes(  # noqa: C901, PLR0912 -- not split yet (#15)
     outcomes: Iterable[tuple[Claimed, str | BaseException]],
     *,
     now: dt.datetime,
@@ -453,7 +459,8 @@ def record_outcomes(
         db.session.execute(_UPDATE_SENDING, params)
         if opted_out:
             db.session.execute(
-                sa.update(User)
+                sa
+                .update(User)
                 .where(User.id.in_(opted_out), User.sms_opted_out_at.is_(None))
                 .values(sms_opted_out_at=now)
             )
@@ -477,7 +484,8 @@ def take_unconfirmed(*, now: dt.datetime, limit: int) -> list[Claimed]:
     delay = dt.timedelta(seconds=current_app.config["SMS_LOOKUP_DELAY_SECONDS"])
     try:
         messages = db.session.scalars(
-            sa.select(Message)
+            sa
+            .select(Message)
             .where(Message.status == MessageStatus.UNCONFIRMED, Message.send_after <= now)
             .order_by(Message.send_after, Message.id)
             .limit(limit)
