@@ -15,7 +15,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model, db
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 
 
@@ -67,7 +67,7 @@ user_languages = sa.Table(
 )
 
 
-class Organization(db.Model):
+class Organization(Model):
     """A city department or partner nonprofit that owns initiatives."""
 
     __tablename__ = "organizations"
@@ -87,7 +87,7 @@ class Organization(db.Model):
         return f"<Organization {self.slug}>"
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A coordinator belongs to an organization."""
 
     __tablename__ = "memberships"
@@ -104,7 +104,7 @@ class Membership(db.Model):
     organization: Mapped[Organization] = relationship(back_populates="memberships")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         enum_check("role", Role),
@@ -222,7 +222,7 @@ class User(UserMixin, db.Model):
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One login in one browser. The session cookie and the remember-me cookie carry its random
     token; the table keeps only the token's SHA-256, so a copy of the database opens nobody's
     account. Logging out revokes this row; "log out everywhere" and a password reset revoke

@@ -25,12 +25,12 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField
 
 from volunteer_app.core.errors import DomainError
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model, db
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
-class SubmissionToken(db.Model):
+class SubmissionToken(Model):
     """A form submission already saved, and the page its first answer led to."""
 
     __tablename__ = "submission_tokens"
