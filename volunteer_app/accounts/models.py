@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -17,6 +18,9 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
 from volunteer_app.extensions import Model, db
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
+
+if TYPE_CHECKING:  # shifts.models imports this module
+    from volunteer_app.shifts.models import Signup
 
 
 class Role(enum.StrEnum):
@@ -161,7 +165,7 @@ class User(UserMixin, Model):
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
-    signups: WriteOnlyMapped[Signup] = relationship(  # noqa: F821
+    signups: WriteOnlyMapped[Signup] = relationship(
         back_populates="user", foreign_keys="Signup.user_id"
     )
 
@@ -174,9 +178,14 @@ class User(UserMixin, Model):
         return self.active
 
     # The login this request runs under; accounts/sessions.py sets it when the person logs in
-    # or a cookie brings them back. Not a column: one person has a login per browser.
-    login_session = None
-    login_token = None
+    # or a cookie brings them back. Not a column: one person has a login per browser (and the
+    # ORM refuses an annotation that is not Mapped[], so only mypy sees the types).
+    if TYPE_CHECKING:
+        login_session: LoginSession | None = None
+        login_token: str | None = None
+    else:
+        login_session = None
+        login_token = None
 
     def get_id(self) -> str | None:
         """What the session and the remember-me cookie hold: the random token of this login

@@ -23,12 +23,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, registry, scoped_session
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def reads_only() -> bool:
 
 
 @contextmanager
-def writing(session: sa.orm.Session) -> Iterator[None]:
+def writing(session: sa.orm.Session | scoped_session) -> Iterator[None]:
     """Lets a GET request write: the read it was in ends (a deferred transaction cannot be
     made immediate), and the block's transaction begins IMMEDIATE; commit it in the block."""
     if not reads_only():
@@ -126,6 +127,11 @@ def enum_check(column: str, enum_class: type[enum.StrEnum]) -> sa.CheckConstrain
 
 
 class Base(DeclarativeBase):
+    if TYPE_CHECKING:
+        # Every model is mapped to a table (none to a join or a select), so its __table__ has
+        # columns to insert into and update, which DeclarativeBase's FromClause has not.
+        __table__: ClassVar[sa.Table]
+
     # Every `Mapped[datetime]` column is a UTCDateTime.
     registry = registry(
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),

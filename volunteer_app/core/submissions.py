@@ -81,7 +81,7 @@ def claim(form: OneSubmission, *, now: dt.datetime) -> Response | None:
 
 def saved(form: OneSubmission, result_url: str) -> str:
     """Record where the first answer leads, for the repeats; returns `result_url`."""
-    claimed = db.session.get(SubmissionToken, form.submission_token.data)
+    claimed = db.session.get_one(SubmissionToken, form.submission_token.data)
     claimed.result_url = result_url
     db.session.flush()
     return result_url
