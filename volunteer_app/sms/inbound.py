@@ -385,7 +385,7 @@ def list_shifts(user: User, *, now: dt.datetime, locale: str) -> Outcome:
         .order_by(Shift.starts_at, Shift.id)
         .options(joinedload(Signup.shift).joinedload(Shift.initiative))
     ).all()
-    shown = signups[:SHIFTS_LISTED]
+    shown = list(signups[:SHIFTS_LISTED])
     ranks = shifts.waitlist_ranks(shown)
     items = [_Listed(s.shift, ranks.get(s.id)) for s in shown]
     return Outcome(
@@ -441,9 +441,10 @@ def new_texter(phone: str, *, language: str, now: dt.datetime) -> User:
     except sa.exc.IntegrityError:
         # PostgreSQL: the insert waited for the other transaction and this statement sees
         # what it committed. (SQLite serialises writers, so it never gets here.)
-        user = db.session.scalar(sa.select(User).where(User.phone == phone))
-        if user is None:
+        made = db.session.scalar(sa.select(User).where(User.phone == phone))
+        if made is None:
             raise
+        return made
     return user
 
 
@@ -471,6 +472,7 @@ def _answered_by_reply(signup: Signup, *, now: dt.datetime) -> None:
 def number(command: Command, user: User, *, now: dt.datetime, locale: str) -> Outcome:
     """A number from a team lead soon after their shift: the shift's outcome value. From anyone
     else, a number is most likely a shift code sent without its command word."""
+    assert command.number is not None  # the parser gives every NUMBER command its number
     shift = led_shift(user, now=now)
     if shift is None:
         if command.keyword is None and shifts.shift_by_code(command.number) is not None:
@@ -484,11 +486,11 @@ def number(command: Command, user: User, *, now: dt.datetime, locale: str) -> Ou
     record = record_outcome(
         metric, command.number, now=now, source=OutcomeSource.SMS, by=user, shift=shift
     )
-    total = db.session.scalar(
+    total = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(OutcomeRecord.value), 0)).where(
             OutcomeRecord.metric_id == metric.id, OutcomeRecord.voided_at.is_(None)
         )
-    )
+    ).scalar_one()
     with force_locale(locale):
         value, total_text, target = (
             _number_text(record.value),
