@@ -221,7 +221,7 @@ def claim_batch(
                 withdraw(message, now=now, reason=stale[message.id])
                 counts["dropped"] += 1
                 continue
-            tz = zones[message.shift_id] if message.shift_id in zones else program_tz
+            tz = zones.get(message.shift_id, program_tz) if message.shift_id else program_tz
             if reason is None and quiet.is_quiet(now, tz):
                 later = quiet.next_allowed(now, tz)
                 if message.expires_at is not None and later >= message.expires_at:
