@@ -81,7 +81,7 @@ def main() -> None:
     # override, and the worker (a child process) from the environment. Production never gets
     # here without its own: create_app refuses to start without PUBLIC_BASE_URL there.
     explicit = os.environ.get("PUBLIC_BASE_URL")
-    app = create_app(**({} if explicit else {"PUBLIC_BASE_URL": served_url(host, port)}))
+    app = create_app(None, **({} if explicit else {"PUBLIC_BASE_URL": served_url(host, port)}))
     os.environ["PUBLIC_BASE_URL"] = app.config["PUBLIC_BASE_URL"]
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
 

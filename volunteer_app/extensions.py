@@ -1,5 +1,7 @@
 """Flask extensions, created unbound; `create_app` binds them."""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,6 +13,15 @@ from flask_wtf import CSRFProtect
 from volunteer_app.core.db import Base
 
 db = SQLAlchemy(model_class=Base)
+# The models' base class. mypy cannot take an attribute (`db.Model`) as a base class, so it is
+# shown the declarative base that `db.Model` is built from; at run time it is `db.Model`.
+if TYPE_CHECKING:
+
+    class Model(Base):
+        __abstract__ = True
+
+else:
+    Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -37,7 +37,7 @@ def select_locale() -> str:
     Outside a request (the SMS worker, the CLI) texts choose with `force_locale`."""
     from flask import current_app, has_request_context
 
-    languages = current_app.config["LANGUAGES"]
+    languages: dict[str, str] = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang")
@@ -281,4 +281,5 @@ def trust_reverse_proxies(app: Flask) -> None:
     the rate limits count per client address."""
     count = app.config["TRUSTED_PROXY_COUNT"]
     if count:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0)
+        # Flask's documented way to wrap its WSGI app, which its types call a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0)  # type: ignore[method-assign]

@@ -377,6 +377,34 @@ def test_an_unexpected_error_goes_to_review_not_back_to_the_queue(app, texter):
     assert report.counts["review"] == 1
 
 
+def test_an_unconfirmed_text_with_no_hand_over_time_goes_to_review_without_a_lookup(
+    app, texter, caplog
+):
+    """Without the instant it was handed over nothing bounds the search in Twilio's list: a
+    person looks into it, and no traceback is logged for it."""
+
+    class Lookups:
+        def __init__(self):
+            self.calls = []
+
+        def find_sent(self, **kw):
+            self.calls.append(kw)
+            return []
+
+    message = queue_text(texter())
+    message.status = MessageStatus.UNCONFIRMED
+    message.claimed_at = None
+    _db.session.commit()
+    gateway = Lookups()
+    with Worker(clock=lambda: NOON, gateway=gateway) as worker:
+        counts = worker.look_up_unconfirmed()
+    [message] = messages()
+    assert message.status == MessageStatus.REVIEW
+    assert "not known when it was handed to Twilio" in message.error
+    assert counts["review"] == 1 and gateway.calls == []
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
 def test_a_transient_send_error_from_any_gateway_is_retried(app, texter):
     class Flaky:
         def send(self, **kw):

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model, db
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
+
+if TYPE_CHECKING:  # shifts.models imports this module
+    from volunteer_app.shifts.models import Signup
 
 
 class Role(enum.StrEnum):
@@ -67,7 +71,7 @@ user_languages = sa.Table(
 )
 
 
-class Organization(db.Model):
+class Organization(Model):
     """A city department or partner nonprofit that owns initiatives."""
 
     __tablename__ = "organizations"
@@ -87,7 +91,7 @@ class Organization(db.Model):
         return f"<Organization {self.slug}>"
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A coordinator belongs to an organization."""
 
     __tablename__ = "memberships"
@@ -104,7 +108,7 @@ class Membership(db.Model):
     organization: Mapped[Organization] = relationship(back_populates="memberships")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         enum_check("role", Role),
@@ -161,7 +165,7 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
-    signups: WriteOnlyMapped[Signup] = relationship(  # noqa: F821
+    signups: WriteOnlyMapped[Signup] = relationship(
         back_populates="user", foreign_keys="Signup.user_id"
     )
 
@@ -174,9 +178,14 @@ class User(UserMixin, db.Model):
         return self.active
 
     # The login this request runs under; accounts/sessions.py sets it when the person logs in
-    # or a cookie brings them back. Not a column: one person has a login per browser.
-    login_session = None
-    login_token = None
+    # or a cookie brings them back. Not a column: one person has a login per browser (and the
+    # ORM refuses an annotation that is not Mapped[], so only mypy sees the types).
+    if TYPE_CHECKING:
+        login_session: LoginSession | None = None
+        login_token: str | None = None
+    else:
+        login_session = None
+        login_token = None
 
     def get_id(self) -> str | None:
         """What the session and the remember-me cookie hold: the random token of this login
@@ -222,7 +231,7 @@ class User(UserMixin, db.Model):
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One login in one browser. The session cookie and the remember-me cookie carry its random
     token; the table keeps only the token's SHA-256, so a copy of the database opens nobody's
     account. Logging out revokes this row; "log out everywhere" and a password reset revoke

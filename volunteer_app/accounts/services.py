@@ -250,7 +250,7 @@ def _phone_or_none(raw: str | None) -> str | None:
 
 
 def _language_or_default(code: str | None) -> str:
-    languages = current_app.config["LANGUAGES"]
+    languages: dict[str, str] = current_app.config["LANGUAGES"]
     return code if code in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import contains_eager
 from ua_parser import parse as parse_user_agent
 
@@ -124,12 +126,17 @@ def end_login_session(login: LoginSession | None, *, now: dt.datetime) -> None:
 def end_every_login_session(user: User, *, now: dt.datetime) -> int:
     """Log `user` out of every browser (log out everywhere, a new password). Returns how many
     logins ended."""
-    ended = db.session.execute(
-        sa
-        .update(LoginSession)
-        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult, which has the row count; execute() is typed as
+    # answering any Result.
+    ended = cast(
+        CursorResult,
+        db.session.execute(
+            sa
+            .update(LoginSession)
+            .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if user.login_session is not None:
         db.session.expire(user.login_session)

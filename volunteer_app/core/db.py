@@ -23,12 +23,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, registry, scoped_session
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def reads_only() -> bool:
 
 
 @contextmanager
-def writing(session: sa.orm.Session) -> Iterator[None]:
+def writing(session: sa.orm.Session | scoped_session) -> Iterator[None]:
     """Lets a GET request write: the read it was in ends (a deferred transaction cannot be
     made immediate), the block's transaction begins IMMEDIATE and is committed when the block
     ends. Anywhere else (a POST, the CLI) the block is part of the transaction it is in, which
@@ -129,6 +130,11 @@ def enum_check(column: str, enum_class: type[enum.StrEnum]) -> sa.CheckConstrain
 
 
 class Base(DeclarativeBase):
+    if TYPE_CHECKING:
+        # Every model is mapped to a table (none to a join or a select), so its __table__ has
+        # columns to insert into and update, which DeclarativeBase's FromClause has not.
+        __table__: ClassVar[sa.Table]
+
     # Every `Mapped[datetime]` column is a UTCDateTime.
     registry = registry(
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),

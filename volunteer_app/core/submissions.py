@@ -25,12 +25,12 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField
 
 from volunteer_app.core.errors import DomainError
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model, db
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
-class SubmissionToken(db.Model):
+class SubmissionToken(Model):
     """A form submission already saved, and the page its first answer led to."""
 
     __tablename__ = "submission_tokens"
@@ -81,7 +81,7 @@ def claim(form: OneSubmission, *, now: dt.datetime) -> Response | None:
 
 def saved(form: OneSubmission, result_url: str) -> str:
     """Record where the first answer leads, for the repeats; returns `result_url`."""
-    claimed = db.session.get(SubmissionToken, form.submission_token.data)
+    claimed = db.session.get_one(SubmissionToken, form.submission_token.data)
     claimed.result_url = result_url
     db.session.flush()
     return result_url

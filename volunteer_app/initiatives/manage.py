@@ -316,11 +316,11 @@ def add_metric(
 ) -> OutcomeMetric:
     """Add a goal at the end of the initiative's list."""
     _check_metric_name(initiative.id, details.name)
-    position = db.session.scalar(
+    position = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(OutcomeMetric.position), -1)).where(
             OutcomeMetric.initiative_id == initiative.id
         )
-    )
+    ).scalar_one()
     metric = OutcomeMetric(initiative_id=initiative.id, position=position + 1, created_at=now)
     _apply_metric(metric, details)
     db.session.add(metric)

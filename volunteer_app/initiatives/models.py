@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volunteer_app.accounts.models import Organization
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model, db
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 
 
@@ -58,7 +58,7 @@ initiative_languages = sa.Table(
 DEFAULT_REMINDER_MINUTES = [24 * 60, 2 * 60]
 
 
-class Initiative(db.Model):
+class Initiative(Model):
     __tablename__ = "initiatives"
     __table_args__ = (
         enum_check("status", InitiativeStatus),
@@ -108,7 +108,7 @@ class Initiative(db.Model):
         return self.status == InitiativeStatus.PUBLISHED
 
 
-class OutcomeMetric(db.Model):
+class OutcomeMetric(Model):
     """A goal an initiative promises: a target for a measured quantity by a deadline."""
 
     __tablename__ = "outcome_metrics"

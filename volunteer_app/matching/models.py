@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volunteer_app.accounts.models import User
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model
 from volunteer_app.shifts.models import Shift
 
 
@@ -20,7 +20,7 @@ class InvitationStatus(enum.StrEnum):
     DECLINED = "declined"
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     __tablename__ = "invitations"
     __table_args__ = (
         enum_check("status", InvitationStatus),

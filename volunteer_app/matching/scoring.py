@@ -22,6 +22,7 @@ import datetime as dt
 import heapq
 import math
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from volunteer_app.matching import weights as W
@@ -125,11 +126,12 @@ class MatchContext:
 @dataclass(frozen=True, slots=True)
 class Reason:
     """One reason a shift fits, with the points it earned. `kind` says what it is about;
-    `value` carries what the words need (a day and part, miles, a name)."""
+    `value` carries what the words need (a day and part, miles, a name): its type goes with
+    `kind`, which reasons.describe reads it by."""
 
     kind: str
     points: float
-    value: object = None
+    value: Any = None
 
 
 @dataclass(slots=True)
@@ -220,6 +222,7 @@ def exclusion(volunteer: VolunteerFeatures, shift: ShiftFeatures, now: dt.dateti
     if shift.minimum_age:
         if volunteer.birth_date is None:
             return AGE_UNKNOWN
+        assert shift.local_date is not None  # __post_init__ sets it
         if age_on(volunteer.birth_date, shift.local_date) < shift.minimum_age:
             return TOO_YOUNG
     if shift.shift_id in volunteer.signed_up_shift_ids:
@@ -250,18 +253,17 @@ def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docs
     """The score of a pair that no hard rule excludes; appends the reasons to `reasons` when
     given. Written as one flat function on purpose: ranking calls it for every upcoming shift
     or every volunteer, and only the few pairs shown are scored again with their reasons."""
-    explain = reasons is not None
     score = 0.0
 
     # Cause, and causes served before.
     cause_id = shift.cause_id
     if cause_id in volunteer.cause_ids:
         score += W.CAUSE
-        if explain:
+        if reasons is not None:
             reasons.append(Reason("cause", W.CAUSE, shift.cause_name))
     if cause_id in volunteer.past_cause_ids:
         score += W.PAST_CAUSE
-        if explain:
+        if reasons is not None:
             reasons.append(Reason("past_cause", W.PAST_CAUSE, shift.cause_name))
 
     # When: the shift's local weekday and part of day against the weekly grid.
@@ -269,7 +271,7 @@ def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docs
     if mask:
         if mask & (1 << (shift.local_weekday * PARTS_PER_DAY + shift.local_part)):
             score += W.AVAILABLE
-            if explain:
+            if reasons is not None:
                 slot = (shift.local_weekday, shift.local_part)
                 reasons.append(Reason("time", W.AVAILABLE, slot))
         else:
@@ -293,7 +295,7 @@ def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docs
         if miles <= reach:
             points = W.NEAR * (1 - miles / reach)
             score += points
-            if explain and points > 0:
+            if reasons is not None and points > 0:
                 reasons.append(Reason("distance", points, miles))
         else:
             score += W.TOO_FAR * min(1.0, (miles - reach) / reach)
@@ -303,7 +305,7 @@ def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docs
         for code in sorted(shift.languages):
             if code in volunteer.language_codes and code not in W.COMMON_LANGUAGES:
                 score += W.LANGUAGE
-                if explain:
+                if reasons is not None:
                     reasons.append(Reason("language", W.LANGUAGE, shift.languages[code]))
                 break
     if shift.skills and volunteer.skill_ids:
@@ -311,7 +313,7 @@ def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docs
         if shared:
             points = W.SKILL * min(len(shared), W.SKILLS_COUNTED)
             score += points
-            if explain:
+            if reasons is not None:
                 reasons.append(Reason("skill", points, tuple(sorted(shared))))
 
     # Effort: a shift harder than asked for costs; the level asked for earns a little.
@@ -323,7 +325,7 @@ def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docs
                 score += W.EFFORT_TOO_HARD * (needed - wanted)
             elif needed == wanted:
                 score += W.EFFORT_MATCH
-                if explain:
+                if reasons is not None:
                     reasons.append(Reason("effort", W.EFFORT_MATCH, shift.effort))
 
     # What the shift needs: open spots soon; a full shift only has its waitlist.
@@ -336,17 +338,17 @@ def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docs
         if closeness > 0:
             points = W.URGENCY * min(closeness, 1.0) * spots_left / shift.capacity
             score += points
-            if explain:
+            if reasons is not None:
                 reasons.append(Reason("needs_people", points, spots_left))
     if days_left < W.SOON_DAYS:
         points = W.SOON * (1 - days_left / W.SOON_DAYS)
         score += points
-        if explain:
+        if reasons is not None:
             reasons.append(Reason("soon", points, days_left))
 
     if context.priority_boost and shift.priority_neighborhood:
         score += W.PRIORITY_NEIGHBORHOOD
-        if explain:
+        if reasons is not None:
             reasons.append(Reason("priority", W.PRIORITY_NEIGHBORHOOD))
 
     # Show-up record, smoothed so a newcomer is neutral.
@@ -355,7 +357,7 @@ def points_for(  # noqa: C901, PLR0912, PLR0915 -- flat on purpose, see the docs
         points = W.RELIABILITY * (2 * (volunteer.attended + 1) / (served + 2) - 1)
         score += points
         if (
-            explain
+            reasons is not None
             and points > 0
             and served >= W.RELIABLE_MIN_SHIFTS
             and volunteer.attended / served >= W.RELIABLE_MIN_RATE

@@ -7,10 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model
 
 
-class Cause(db.Model):
+class Cause(Model):
     __tablename__ = "causes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -21,7 +21,7 @@ class Cause(db.Model):
         return f"<Cause {self.slug}>"
 
 
-class Neighborhood(db.Model):
+class Neighborhood(Model):
     __tablename__ = "neighborhoods"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +40,7 @@ class Neighborhood(db.Model):
         return f"<Neighborhood {self.slug}>"
 
 
-class Skill(db.Model):
+class Skill(Model):
     __tablename__ = "skills"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,7 +48,7 @@ class Skill(db.Model):
     name: Mapped[str] = mapped_column(sa.String(80))
 
 
-class Language(db.Model):
+class Language(Model):
     """A spoken language, keyed by its ISO 639-1 code ("en", "es")."""
 
     __tablename__ = "languages"
@@ -57,7 +57,7 @@ class Language(db.Model):
     name: Mapped[str] = mapped_column(sa.String(60))
 
 
-class ProgramSetting(db.Model):
+class ProgramSetting(Model):
     """One program-wide setting (quiet hours, invitation limits, equity boost), as JSON."""
 
     __tablename__ = "program_settings"

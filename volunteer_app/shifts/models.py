@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volunteer_app.accounts.models import User
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model
 from volunteer_app.initiatives.models import Initiative
 from volunteer_app.reference.models import Neighborhood
 
@@ -44,7 +44,7 @@ class SignupSource(enum.StrEnum):
     WALK_IN = "walk_in"
 
 
-class Shift(db.Model):
+class Shift(Model):
     __tablename__ = "shifts"
     __table_args__ = (
         enum_check("status", ShiftStatus),
@@ -117,7 +117,7 @@ class Shift(db.Model):
         return self.ends_at - self.starts_at
 
 
-class Signup(db.Model):
+class Signup(Model):
     """One person on one shift. A person has at most one signup row per shift; signing up again
     after cancelling reuses it."""
 

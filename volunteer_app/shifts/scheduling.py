@@ -109,8 +109,10 @@ def _check(initiative: Initiative, details: ShiftDetails, *, existing: Shift | N
         raise ScheduleError(_("Please choose an effort level from the list."))
     if (details.latitude is None) != (details.longitude is None):
         raise ScheduleError(_("Give both latitude and longitude, or neither."))
-    if details.latitude is not None and not (
-        -90 <= details.latitude <= 90 and -180 <= details.longitude <= 180
+    if (
+        details.latitude is not None
+        and details.longitude is not None
+        and not (-90 <= details.latitude <= 90 and -180 <= details.longitude <= 180)
     ):
         raise ScheduleError(_("That is not a place on Earth."))
     if (

@@ -8,12 +8,14 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from volunteer_app.core.bounds import DateField, DateTimeLocalField

@@ -390,7 +390,7 @@ def list_shifts(user: User, *, now: dt.datetime, locale: str) -> Outcome:
         .order_by(Shift.starts_at, Shift.id)
         .options(joinedload(Signup.shift).joinedload(Shift.initiative))
     ).all()
-    shown = signups[:SHIFTS_LISTED]
+    shown = list(signups[:SHIFTS_LISTED])
     ranks = shift_queries.waitlist_ranks(shown)
     items = [_Listed(s.shift, ranks.get(s.id)) for s in shown]
     return Outcome(
@@ -446,9 +446,10 @@ def new_texter(phone: str, *, language: str, now: dt.datetime) -> User:
     except sa.exc.IntegrityError:
         # PostgreSQL: the insert waited for the other transaction and this statement sees
         # what it committed. (SQLite serialises writers, so it never gets here.)
-        user = db.session.scalar(sa.select(User).where(User.phone == phone))
-        if user is None:
+        made = db.session.scalar(sa.select(User).where(User.phone == phone))
+        if made is None:
             raise
+        return made
     return user
 
 
@@ -476,6 +477,7 @@ def _answered_by_reply(signup: Signup, *, now: dt.datetime) -> None:
 def number(command: Command, user: User, *, now: dt.datetime, locale: str) -> Outcome:
     """A number from a team lead soon after their shift: the shift's outcome value. From anyone
     else, a number is most likely a shift code sent without its command word."""
+    assert command.number is not None  # the parser gives every NUMBER command its number
     shift = led_shift(user, now=now)
     if shift is None:
         if command.keyword is None and shift_queries.shift_by_code(command.number) is not None:

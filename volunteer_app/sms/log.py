@@ -112,7 +112,7 @@ def message_log(
 ) -> LogPage:
     """One page of the SMS log as `viewer` may see it, newest first, in three queries."""
     conditions = _filtered(filters, viewer, timezone)
-    total = db.session.scalar(sa.select(sa.func.count(Message.id)).where(*conditions))
+    total = db.session.execute(sa.select(sa.func.count(Message.id)).where(*conditions)).scalar_one()
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(max(page, 1), pages)
     rows = db.session.execute(
@@ -170,4 +170,5 @@ def phones_to_try(limit: int = 30) -> list[tuple[str, str]]:
             .order_by(User.id.desc())
             .limit(limit)
         )
+        if phone is not None  # (the query's condition, for the type checker)
     ]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volunteer_app.accounts.models import User
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model
 
 
 class Direction(enum.StrEnum):
@@ -40,7 +40,7 @@ class MessageStatus(enum.StrEnum):
     RECEIVED = "received"  # inbound
 
 
-class Message(db.Model):
+class Message(Model):
     __tablename__ = "messages"
     __table_args__ = (
         enum_check("direction", Direction),

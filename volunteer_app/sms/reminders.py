@@ -194,7 +194,7 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
     ).all()
     for shift in led:
         metric = next((m for m in shift.initiative.metrics if m.kind == MetricKind.OUTPUT), None)
-        if metric is None:
+        if metric is None or shift.team_lead is None:  # (the join leaves no shift without one)
             continue
         texts.append(
             OutgoingText(

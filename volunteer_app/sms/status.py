@@ -10,6 +10,7 @@ first final word stands. Every callback is kept in `status_history` all the same
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -98,14 +99,14 @@ def apply_status_callback(  # noqa: C901 -- not split yet (#15)
         and message.status not in FINAL
         and RANK[new_status] > RANK[message.status]
     )
-    entry = {"status": reported or "?", "at": now.isoformat(), "via": "callback"}
+    entry: dict[str, Any] = {"status": reported or "?", "at": now.isoformat(), "via": "callback"}
     if error_code:
         entry["error_code"] = error_code
     if not applied:
         entry["ignored"] = True
     message.status_history = [*(message.status_history or []), entry]
 
-    if applied:
+    if applied and new_status is not None:
         message.status = new_status
         if new_status in SENT_OR_LATER and message.sent_at is None:
             message.sent_at = now

@@ -168,6 +168,7 @@ def recover_stale_claims(*, now: dt.datetime) -> Counter:
             _move(message, MessageStatus.QUEUED, now, "never handed to Twilio: queued again")
             counts["requeued"] += 1
         else:
+            assert message.claimed_at is not None  # the query took claimed_at < ..., not NULL
             message.send_after = max(now, message.claimed_at + lookup_delay)
             message.error = "sending interrupted: looking it up at Twilio"
             _move(message, MessageStatus.UNCONFIRMED, now, "sending interrupted")
@@ -222,7 +223,7 @@ def claim_batch(  # noqa: C901 -- not split yet (#15)
                 withdraw(message, now=now, reason=stale[message.id])
                 counts["dropped"] += 1
                 continue
-            tz = zones.get(message.shift_id, program_tz)
+            tz = zones.get(message.shift_id, program_tz) if message.shift_id else program_tz
             if reason is None and quiet.is_quiet(now, tz):
                 later = quiet.next_allowed(now, tz)
                 if message.expires_at is not None and later >= message.expires_at:
@@ -627,6 +628,10 @@ class Worker:
 
     def _find(self, claimed: Claimed) -> list[str] | BaseException:
         # Runs on a pool thread, outside any transaction and without touching the database.
+        if claimed.handed_at is None:
+            # Nothing bounds the search in Twilio's list, so a person decides (see
+            # record_lookups): no lookup, and no traceback for a row that says nothing more.
+            return SendError("not known when it was handed to Twilio")
         try:
             return self.gateway.find_sent(
                 to=claimed.to, body=claimed.body, since=claimed.handed_at - CLOCK_MARGIN
