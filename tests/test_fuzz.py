@@ -102,8 +102,8 @@ ROLES = (
 # Forms posted from a page that is neither their own address nor one above it.
 FORM_PAGES = {
     "coordinators.delete_goal": "coordinators.edit_goal",
-    "shifts.revoke_calendar": "shifts.my_shifts",
-    "shifts.rotate_calendar": "shifts.my_shifts",
+    "shifts.revoke_calendar": "initiatives.my_shifts",
+    "shifts.rotate_calendar": "initiatives.my_shifts",
     "accounts.logout": "initiatives.home",
     "accounts.logout_everywhere": "accounts.profile",
     "roster.void_outcome_record": "roster.initiative_outcomes",

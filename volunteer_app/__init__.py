@@ -16,6 +16,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
 
+    # Here, not at the top: importing any volunteer_app module runs this file, and a
+    # migration or a CLI helper that needs one model must not load every blueprint.
     from volunteer_app import web
 
     web.register_extensions(app)

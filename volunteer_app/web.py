@@ -16,11 +16,30 @@ from flask_wtf.csrf import CSRFError
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from volunteer_app import (
+    models,  # noqa: F401 - the whole schema, for Alembic
+    seed,
+)
+from volunteer_app.accounts import cli as accounts_cli
+from volunteer_app.accounts.views import bp as accounts_bp
+from volunteer_app.accounts.views import load_user, record_login_seen
+from volunteer_app.api.views import bp as api_bp
+from volunteer_app.coordinators.views import bp as coordinators_bp
 from volunteer_app.core import bounds, transaction
 from volunteer_app.core import time as timefmt
 from volunteer_app.core.errors import DomainError
 from volunteer_app.core.phone import display as display_phone
 from volunteer_app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from volunteer_app.impact import listeners as impact_listeners
+from volunteer_app.impact.views import bp as impact_bp
+from volunteer_app.matching import listeners as matching_listeners
+from volunteer_app.matching.views import bp as matching_bp
+from volunteer_app.public.views import bp as initiatives_bp
+from volunteer_app.roster.views import bp as roster_bp
+from volunteer_app.shifts.views import bp as shifts_bp
+from volunteer_app.sms import cli as sms_cli
+from volunteer_app.sms import listeners as sms_listeners
+from volunteer_app.sms.views import bp as sms_bp
 
 # The settings that hold rate limits (see config.py and accounts/views.py).
 RATE_LIMIT_SETTINGS = (
@@ -50,7 +69,6 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from volunteer_app import models  # noqa: F401 - the whole schema, for Alembic
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
@@ -65,8 +83,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Please log in to continue.")
     login_manager.login_message_category = "info"
 
-    from volunteer_app.accounts.views import load_user, record_login_seen
-
     login_manager.user_loader(load_user)
     app.teardown_request(record_login_seen)
 
@@ -76,15 +92,6 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     # Before any route is added: every `<int:...>` is an id that fits an id column.
     app.url_map.converters["int"] = bounds.IdConverter
-    from volunteer_app.accounts.views import bp as accounts_bp
-    from volunteer_app.api.views import bp as api_bp
-    from volunteer_app.coordinators.views import bp as coordinators_bp
-    from volunteer_app.impact.views import bp as impact_bp
-    from volunteer_app.matching.views import bp as matching_bp
-    from volunteer_app.public.views import bp as initiatives_bp
-    from volunteer_app.roster.views import bp as roster_bp
-    from volunteer_app.shifts.views import bp as shifts_bp
-    from volunteer_app.sms.views import bp as sms_bp
 
     app.register_blueprint(initiatives_bp)
     app.register_blueprint(accounts_bp)
@@ -99,19 +106,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_listeners(app: Flask) -> None:
     """Connect the receivers of the domain's events (core/signals): the texts a change calls
-    for, and what matching records. Connecting again (a second app in one process, as tests
-    make) changes nothing: a receiver is connected once."""
-    from volunteer_app.matching import listeners as matching_listeners
-    from volunteer_app.sms import listeners as sms_listeners
-
+    for, what matching records, and what impact refuses. Connecting again (a second app in one
+    process, as tests make) changes nothing: a receiver is connected once."""
+    impact_listeners.connect()
     sms_listeners.connect()
     matching_listeners.connect()
 
 
 def register_cli(app: Flask) -> None:
-    from volunteer_app import seed
-    from volunteer_app.accounts import cli as accounts_cli
-    from volunteer_app.sms import cli as sms_cli
 
     accounts_cli.init_app(app)
     seed.init_app(app)

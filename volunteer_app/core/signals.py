@@ -57,6 +57,13 @@ outcome_recorded = _signals.signal(
     doc="""An outcome record was added or voided: sender is the OutcomeRecord; `now`.""",
 )
 
+deleting_goal = _signals.signal(
+    "deleting-goal",
+    doc="""A goal (OutcomeMetric) is about to be deleted: sender is the metric. A receiver that
+    knows a reason to keep it (impact: it has outcome records) raises a DomainError, which
+    refuses the deletion.""",
+)
+
 invited = _signals.signal(
     "invited",
     doc="""A coordinator invited a person to a shift by text: sender is the Shift; `user`,

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from volunteer_app.accounts.models import User
+from volunteer_app.core import signals
 from volunteer_app.core.auth import can_manage_organization, manageable_organization_ids
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.time import local
@@ -137,6 +138,7 @@ def credit_attendance(signup: Signup, *, now: dt.datetime, by: User | None = Non
         )
         db.session.add(entry)
         db.session.flush()
+        signals.hours_changed.send(entry, now=now)
     elif entry.minutes != minutes:
         change_hours(entry, minutes=minutes, by=by, reason=_("Attendance times changed"), now=now)
     return entry
@@ -172,6 +174,7 @@ def change_hours(
     audit.status_after = str(entry.status)
     db.session.add(audit)
     db.session.flush()
+    signals.hours_changed.send(entry, now=now)
     return entry
 
 
@@ -254,6 +257,7 @@ def report_hours(
     )
     db.session.add(entry)
     db.session.flush()
+    signals.hours_changed.send(entry, now=now)
     return entry
 
 

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
 
 from volunteer_app.accounts.models import User
+from volunteer_app.core import signals
 from volunteer_app.core.auth import can_manage_organization
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.time import local
@@ -84,6 +85,7 @@ def record_outcome(
     )
     db.session.add(record)
     db.session.flush()
+    signals.outcome_recorded.send(record, now=now)
     return record
 
 
@@ -97,6 +99,7 @@ def void_outcome(record: OutcomeRecord, *, by: User, reason: str, now: dt.dateti
     record.voided_by_id = by.id
     record.void_reason = reason[:500]
     db.session.flush()
+    signals.outcome_recorded.send(record, now=now)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from volunteer_app.accounts.models import Organization, User
+from volunteer_app.core import signals
 from volunteer_app.core.auth import manageable_organization_ids
 from volunteer_app.core.errors import Conflict, DomainError, NotFound
 from volunteer_app.core.slugs import SLUG_MAX, slugify
@@ -337,22 +338,9 @@ def update_metric(metric: OutcomeMetric, details: MetricDetails) -> None:
 
 def delete_metric(metric: OutcomeMetric) -> None:
     """Remove a goal nobody has measured yet. A goal with outcome records stays: deleting it
-    would delete what volunteers achieved."""
-    from volunteer_app.impact.models import OutcomeRecord
-
-    recorded = db.session.scalar(
-        sa
-        .select(sa.func.count())
-        .select_from(OutcomeRecord)
-        .where(OutcomeRecord.metric_id == metric.id)
-    )
-    if recorded:
-        raise Conflict(
-            _(
-                "This goal already has outcome records, so it cannot be deleted. "
-                "Change its target or deadline instead."
-            )
-        )
+    would delete what volunteers achieved (impact says so, listening to `deleting_goal`)."""
+    # impact refuses when the goal has outcome records (impact/listeners.py).
+    signals.deleting_goal.send(metric)
     initiative = metric.initiative
     if initiative.status == InitiativeStatus.PUBLISHED and len(initiative.metrics) <= 1:
         raise DomainError(_("A published initiative needs at least one goal."))

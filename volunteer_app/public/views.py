@@ -1,17 +1,18 @@
-"""Public pages for finding opportunities: home, the initiatives list with filters, and an
-initiative's page. The blueprint keeps its name, "initiatives", so endpoints and templates are
-as they were."""
+"""The resident's screens, which combine several features: home, the initiatives list with
+filters, an initiative's page, and "My shifts" (signups with the hours they earned). The
+blueprint keeps its first name, "initiatives", so the endpoints read as they always have."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
-from flask_login import current_user
+from flask_babel import format_decimal
+from flask_login import current_user, login_required
 
 from volunteer_app.core.db import utcnow
-from volunteer_app.impact.outcomes import goals_with_progress
-from volunteer_app.initiatives import services
-from volunteer_app.initiatives.forms import BEST_MATCH, InitiativeFilterForm
 from volunteer_app.matching.services import home_suggestions, initiative_order
+from volunteer_app.public import services
+from volunteer_app.public.forms import BEST_MATCH, InitiativeFilterForm
+from volunteer_app.shifts import calendar
 
 bp = Blueprint("initiatives", __name__)
 
@@ -23,7 +24,7 @@ def _viewer():
 @bp.route("/")
 def home():
     now = utcnow()
-    page = services.home_page(now=now, goals=goals_with_progress)
+    page = services.home_page(now=now)
     return render_template(
         "initiatives/home.html", page=page, recommended=home_suggestions(_viewer(), now=now)
     )
@@ -46,7 +47,6 @@ def index():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
         scores=scores,
-        goals=goals_with_progress,
     )
     return render_template(
         "initiatives/index.html",
@@ -67,5 +67,19 @@ def _page_url(number: int) -> str:
 @bp.route("/initiatives/<slug>")
 def detail(slug: str):
     now = utcnow()
-    page = services.initiative_page(slug, viewer=current_user, now=now, goals=goals_with_progress)
+    page = services.initiative_page(slug, viewer=current_user, now=now)
     return render_template("initiatives/detail.html", page=page, now=now)
+
+
+@bp.route("/me/shifts")
+@login_required
+def my_shifts():
+    now = utcnow()
+    mine = services.my_shifts(_viewer(), now=now)
+    return render_template(
+        "shifts/my_shifts.html",
+        mine=mine,
+        approved_hours=format_decimal(round(mine.approved_minutes / 60, 1)),
+        now=now,
+        feed_url=calendar.feed_url(current_user),
+    )

@@ -4,9 +4,6 @@ own shifts, a shift by its public code. Nothing here writes; the writes are in s
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
-
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
@@ -18,7 +15,6 @@ from volunteer_app.extensions import db
 
 # "My shifts" shows the approved hours next to the shifts: a read of the hours table, the one
 # place shifts looks up (import-linter lets this edge through; see pyproject.toml).
-from volunteer_app.hours.models import HoursEntry, HoursStatus
 from volunteer_app.initiatives.access import can_see_drafts_of
 from volunteer_app.initiatives.models import Initiative, InitiativeStatus
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
@@ -145,52 +141,4 @@ def find_person(lookup: str) -> User | None:
 def shift_by_code(code: str) -> Shift | None:
     return db.session.scalar(
         sa.select(Shift).where(Shift.code == code.strip()).options(joinedload(Shift.initiative))
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# A volunteer's own shifts
-
-
-@dataclass
-class MyShifts:
-    upcoming: list[Signup]
-    past: list[Signup]
-    approved_minutes: int
-    # Signup id -> place in its shift's waitlist, for the waitlisted signups.
-    waitlist_ranks: dict[int, int] = field(default_factory=dict)
-
-
-def my_shifts(user: User, *, now: dt.datetime) -> MyShifts:
-    """Everything 'My shifts' shows, in three queries whatever the history's length."""
-
-    signups = db.session.scalars(
-        sa
-        .select(Signup)
-        .join(Signup.shift)
-        .where(Signup.user_id == user.id)
-        .order_by(Shift.starts_at)
-        .options(
-            joinedload(Signup.shift)
-            .joinedload(Shift.initiative)
-            .joinedload(Initiative.organization)
-        )
-    ).all()
-    upcoming = [
-        s
-        for s in signups
-        if s.shift.ends_at > now and s.status in (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
-    ]
-    upcoming_ids = {s.id for s in upcoming}
-    past = [s for s in reversed(signups) if s.id not in upcoming_ids]
-    minutes = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(HoursEntry.minutes), 0)).where(
-            HoursEntry.user_id == user.id, HoursEntry.status == HoursStatus.APPROVED
-        )
-    )
-    return MyShifts(
-        upcoming=upcoming,
-        past=past,
-        approved_minutes=int(minutes),
-        waitlist_ranks=waitlist_ranks(upcoming),
     )

@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -116,27 +115,13 @@ def cancel(signup_id: int):
             form=form,
         )
     was_waiting = signup.status == SignupStatus.WAITLISTED
-    transaction.refusal_goes_to(url_for(".my_shifts"))
+    transaction.refusal_goes_to(url_for("initiatives.my_shifts"))
     services.cancel_signup(signup, now=utcnow())
     if was_waiting:
         flash(_("You have left the waitlist."), "success")
     else:
         flash(_("Your signup is cancelled. Thank you for letting us know."), "success")
-    return redirect(url_for(".my_shifts"), 303)
-
-
-@bp.route("/me/shifts")
-@login_required
-def my_shifts():
-    now = utcnow()
-    mine = queries.my_shifts(_viewer(), now=now)
-    return render_template(
-        "shifts/my_shifts.html",
-        mine=mine,
-        approved_hours=format_decimal(round(mine.approved_minutes / 60, 1)),
-        now=now,
-        feed_url=calendar.feed_url(current_user),
-    )
+    return redirect(url_for("initiatives.my_shifts"), 303)
 
 
 @bp.route("/me/calendar/rotate", methods=["POST"])
@@ -150,7 +135,7 @@ def rotate_calendar():
         flash(_("Your calendar link is ready. Add it to your calendar app."), "success")
     else:
         flash(_("Your calendar has a new link. The old link no longer works."), "success")
-    return redirect(url_for(".my_shifts", _anchor="calendar"), 303)
+    return redirect(url_for("initiatives.my_shifts", _anchor="calendar"), 303)
 
 
 @bp.route("/me/calendar/revoke", methods=["POST"])
@@ -160,7 +145,7 @@ def revoke_calendar():
         abort(400)
     calendar.revoke_calendar_token(_viewer())
     flash(_("Your calendar link is switched off."), "success")
-    return redirect(url_for(".my_shifts", _anchor="calendar"), 303)
+    return redirect(url_for("initiatives.my_shifts", _anchor="calendar"), 303)
 
 
 def _ics_response(body: bytes, filename: str, *, disposition: str = "attachment") -> Response:

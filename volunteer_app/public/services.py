@@ -1,9 +1,8 @@
 """Finding opportunities: the queries behind the home page, the initiatives list with its
 filters, and an initiative's public page.
 
-Where goals stand is impact's to say (impact/outcomes.py), a layer above this one: the screens
-hand these functions `goals`, a function from metrics to their progress
-(`impact.outcomes.goals_with_progress`), so nothing here imports upward.
+Where goals stand is impact's to say: progress comes from impact/outcomes.py, the one module
+that computes it for every page, CSV and API.
 
 Everything here only reads. Each function runs a fixed number of queries however many
 initiatives, shifts, goals or outcome records there are.
@@ -26,17 +25,20 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from volunteer_app.accounts.models import Organization
+from volunteer_app.accounts.models import Organization, User
 from volunteer_app.core.errors import NotFound
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
+from volunteer_app.hours.models import HoursEntry, HoursStatus
+from volunteer_app.impact.outcomes import goals_with_progress
 from volunteer_app.initiatives.models import (
     Initiative,
     InitiativeStatus,
     OutcomeMetric,
 )
 from volunteer_app.reference.models import Cause, Language, Neighborhood
-from volunteer_app.shifts.models import Shift, ShiftStatus
+from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
+from volunteer_app.shifts.queries import waitlist_ranks
 
 WEEKDAY = "weekday"
 WEEKEND = "weekend"
@@ -197,7 +199,7 @@ def search_initiatives(
     page: int = 1,
     per_page: int = 12,
     scores: dict[int, float] | None = None,
-    goals: GoalsReader,
+    goals: GoalsReader = goals_with_progress,
 ) -> ResultsPage:
     """Published initiatives matching `filters`, soonest matching shift first, one page.
 
@@ -434,7 +436,7 @@ def home_page(
     now: dt.datetime,
     upcoming_limit: int = 8,
     featured_limit: int = 6,
-    goals: GoalsReader,
+    goals: GoalsReader = goals_with_progress,
 ) -> HomePage:
     """Everything the home page shows: what is happening soon, initiatives to explore (those
     with the soonest shifts first), headline totals, and causes to browse by."""
@@ -479,7 +481,7 @@ def initiative_page(
     viewer: Any,
     now: dt.datetime,
     shift_limit: int = 30,
-    goals: GoalsReader,
+    goals: GoalsReader = goals_with_progress,
 ) -> InitiativePage:
     """An initiative's public page: its story, goals with progress and upcoming shifts.
 
@@ -529,3 +531,51 @@ def initiative_page(
         page.shifts = shifts[:shift_limit]
         page.more_shifts = len(shifts) > shift_limit
     return page
+
+
+# ---------------------------------------------------------------------------------------------
+# A volunteer's own shifts
+
+
+@dataclass
+class MyShifts:
+    upcoming: list[Signup]
+    past: list[Signup]
+    approved_minutes: int
+    # Signup id -> place in its shift's waitlist, for the waitlisted signups.
+    waitlist_ranks: dict[int, int] = field(default_factory=dict)
+
+
+def my_shifts(user: User, *, now: dt.datetime) -> MyShifts:
+    """Everything 'My shifts' shows, in three queries whatever the history's length."""
+
+    signups = db.session.scalars(
+        sa
+        .select(Signup)
+        .join(Signup.shift)
+        .where(Signup.user_id == user.id)
+        .order_by(Shift.starts_at)
+        .options(
+            joinedload(Signup.shift)
+            .joinedload(Shift.initiative)
+            .joinedload(Initiative.organization)
+        )
+    ).all()
+    upcoming = [
+        s
+        for s in signups
+        if s.shift.ends_at > now and s.status in (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
+    ]
+    upcoming_ids = {s.id for s in upcoming}
+    past = [s for s in reversed(signups) if s.id not in upcoming_ids]
+    minutes = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(HoursEntry.minutes), 0)).where(
+            HoursEntry.user_id == user.id, HoursEntry.status == HoursStatus.APPROVED
+        )
+    )
+    return MyShifts(
+        upcoming=upcoming,
+        past=past,
+        approved_minutes=int(minutes),
+        waitlist_ranks=waitlist_ranks(upcoming),
+    )

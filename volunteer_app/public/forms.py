@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import Length, Optional, ValidationError
 
 from volunteer_app.core.bounds import DateField
-from volunteer_app.initiatives.services import (
+from volunteer_app.public.services import (
     WEEKDAY,
     WEEKEND,
     FilterChoices,

@@ -24,9 +24,9 @@ from volunteer_app.accounts.models import Role
 from volunteer_app.core.errors import NotFound
 from volunteer_app.core.time import from_local
 from volunteer_app.impact.outcomes import goals_with_progress
-from volunteer_app.initiatives import services
 from volunteer_app.initiatives.models import InitiativeStatus
-from volunteer_app.initiatives.services import InitiativeFilters
+from volunteer_app.public import services
+from volunteer_app.public.services import InitiativeFilters
 from volunteer_app.shifts.models import ShiftStatus
 
 D = decimal.Decimal
