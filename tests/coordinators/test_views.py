@@ -541,17 +541,40 @@ def test_moving_a_shift_notifies_people_on_it(
     login(coordinator)
     start = local(shift.starts_at, initiative.timezone) + dt.timedelta(hours=1)
     end = local(shift.ends_at, initiative.timezone) + dt.timedelta(hours=1)
-    response = auth.post(
-        f"/coordinate/shifts/{shift.id}",
-        edit_data(shift, start_time=start.strftime("%H:%M"), end_time=end.strftime("%H:%M")),
-    )
     if start.date() != end.date():  # the real clock put the shift across midnight
         pytest.skip("shift crosses local midnight")
+    moved = edit_data(shift, start_time=start.strftime("%H:%M"), end_time=end.strftime("%H:%M"))
+    starts_at = shift.starts_at
+
+    def notices() -> int:
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(Message).where(Message.kind == "shift_changed")
+        )
+
+    # The first click asks, saying who will be told, and changes nothing.
+    asked = auth.post(f"/coordinate/shifts/{shift.id}", moved)
+    assert asked.status_code == 200
+    page = text(asked)
+    assert "Move this shift and tell everyone on it?" in page
+    assert "2 people hold a spot on it." in page and "1 person is on its waitlist." in page
+    assert 'name="confirmed" value="yes"' in page
+    db.session.expire_all()
+    assert db.session.get(Shift, shift.id).starts_at == starts_at and notices() == 0
+
+    response = auth.post(f"/coordinate/shifts/{shift.id}", {**moved, "confirmed": "yes"})
     assert response.status_code == 303
-    notices = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Message).where(Message.kind == "shift_changed")
-    )
-    assert notices == 3
+    assert notices() == 3
+    db.session.expire_all()
+    assert db.session.get(Shift, shift.id).starts_at == starts_at + dt.timedelta(hours=1)
+
+
+def test_editing_a_shift_without_moving_it_asks_nothing(
+    client, auth, login, db, coordinator, initiative, soon
+):
+    shift = _full_shift(db, initiative, soon)
+    login(coordinator)
+    response = auth.post(f"/coordinate/shifts/{shift.id}", edit_data(shift, description="Gloves"))
+    assert response.status_code == 303
 
 
 def test_cancel_and_duplicate_through_the_page(

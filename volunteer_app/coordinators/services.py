@@ -64,14 +64,14 @@ class WhoIsTold:
     texted: int
 
 
-def who_is_told(shift: Shift) -> WhoIsTold:
-    """Everyone confirmed or waitlisted is told a cancelled shift is off; those who agreed to
-    texts get one (sms/notices.notify_shift_cancelled)."""
+def who_is_told(*shifts: Shift) -> WhoIsTold:
+    """Everyone confirmed or waitlisted is told when a shift is cancelled or moved; those who
+    agreed to texts get a text (sms/listeners.py)."""
     signups = db.session.scalars(
         sa
         .select(Signup)
         .where(
-            Signup.shift_id == shift.id,
+            Signup.shift_id.in_([shift.id for shift in shifts]),
             Signup.status.in_((SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)),
         )
         .options(joinedload(Signup.user))

@@ -46,6 +46,7 @@ from volunteer_app.initiatives.models import OutcomeMetric
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 from volunteer_app.shifts import scheduling
 from volunteer_app.shifts.access import require_shift
+from volunteer_app.shifts.models import Shift
 
 bp = Blueprint("coordinators", __name__, url_prefix="/coordinate")
 
@@ -415,9 +416,55 @@ def shift(shift_id: int):
     if form.validate_on_submit():
         transaction.refusal_shows(lambda error: page(error.status_code))
         result = scheduling.update_shift(shift, form.details(), now=utcnow(), scope=form.scope.data)
+        if result.rescheduled and not confirm.confirmed():
+            # A new time or place is texted to everyone on the shifts moved. The change is
+            # allowed (its refusals came first), but nothing is saved or sent until the
+            # coordinator has seen who will be told.
+            told = services.who_is_told(*result.rescheduled)
+            if told.confirmed or told.waitlisted:
+                db.session.rollback()
+                return _ask_before_moving(shift, told, series=len(result.rescheduled) > 1)
         flash(_update_message(result), "success")
         return redirect(url_for(".shift", shift_id=shift.id), 303)
     return page(400 if form.is_submitted() else 200)
+
+
+def _ask_before_moving(shift: Shift, told: services.WhoIsTold, *, series: bool):
+    """A new time or place is texted to everyone on the shift: the coordinator sees who first.
+    The edit form's fields are posted again with the confirmation."""
+    consequences = [
+        ngettext(
+            "%(num)d person holds a spot on it.",
+            "%(num)d people hold a spot on it.",
+            told.confirmed,
+        ),
+        ngettext(
+            "%(num)d person is on its waitlist.",
+            "%(num)d people are on its waitlist.",
+            told.waitlisted,
+        ),
+        ngettext(
+            "%(num)d text goes out now with the new time and place: one to each of them who "
+            "agreed to texts.",
+            "%(num)d texts go out now with the new time and place: one to each of them who "
+            "agreed to texts.",
+            told.texted,
+        ),
+    ]
+    if series:
+        consequences.append(
+            _(
+                "The counts are for this shift and the later shifts of its series that "
+                "change with it."
+            )
+        )
+    return confirm.ask_first(
+        title=_("Move this shift and tell everyone on it?"),
+        consequences=consequences,
+        confirm_label=_("Yes, save and tell them"),
+        back_url=url_for(".shift", shift_id=shift.id),
+        back_label=_("No, go back to the shift"),
+    )
 
 
 def _update_message(result: scheduling.ShiftUpdate) -> str:
