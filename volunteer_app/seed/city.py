@@ -275,7 +275,7 @@ class _CityBuilder:
             home = rng.choice(homes)
             firsts, lasts = ref.NAME_POOLS[home]
             first, last = rng.choice(firsts), rng.choice(lasts)
-            created_at = now - dt.timedelta(days=rng.uniform(30, 1000), minutes=rng.randint(0, 900))
+            created_at = now - dt.timedelta(days=rng.uniform(30, 1100), minutes=rng.randint(0, 900))
             text_only = rng.random() < 0.02
             has_phone = text_only or rng.random() < 0.6
             consented = has_phone and (text_only or rng.random() < 0.9)
@@ -547,9 +547,18 @@ class _CityBuilder:
             else:
                 fill = rng.uniform(0.05, 0.45)
             fills.append(row["capacity"] * fill)
-        # About one signup in ten is a cancellation; the rest hold spots (or wait).
-        wanted_total = self.size["signups"] * 0.9
-        factor = wanted_total / (sum(fills) or 1)
+        # Seven shifts in ten see one cancellation (below); the other signups hold spots. The
+        # fills are scaled to the signups wanted, capacity permitting.
+        # Some picks find nobody free and old enough in time: aim a little higher.
+        wanted_total = 1.06 * self.size["signups"] - 0.7 * len(self.shifts)
+        capacities = [shift.row["capacity"] for shift in self.shifts]
+        factor = 1.0
+        for _ in range(4):
+            planned = sum(
+                min(fill * factor, capacity)
+                for fill, capacity in zip(fills, capacities, strict=True)
+            )
+            factor *= wanted_total / (planned or 1)
         people = self.people
         regulars = people[: max(len(people) // 5, 1)]
 
@@ -574,7 +583,7 @@ class _CityBuilder:
             on_shift: set[int] = set()
             joined: list[tuple[dt.datetime, _Person]] = []
             tries = 0
-            while len(joined) < wanted + waiting and tries < 4 * (wanted + waiting):
+            while len(joined) < wanted + waiting and tries < 10 * (wanted + waiting):
                 tries += 1
                 person = someone()
                 if person.id in on_shift:
@@ -834,6 +843,12 @@ class _CityBuilder:
     # -----------------------------------------------------------------------------------------
 
     def write(self) -> None:
+        connection = db.session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A page cache that holds the indexes being filled (256 MB, for this load only).
+            cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            connection.exec_driver_sql("PRAGMA cache_size=-262144")
         self._insert(User.__table__, self.users, "volunteers")
         self._insert(user_causes, self.user_causes)
         self._insert(user_skills, self.user_skills)
@@ -848,8 +863,9 @@ class _CityBuilder:
         self._insert(HoursEntry.__table__, self.hours, "hours entries")
         self._insert(HoursAudit.__table__, self.audits)
         self._insert(OutcomeRecord.__table__, self.outcomes, "outcome records")
-        connection = db.session.connection()
-        if connection.dialect.name == "postgresql":
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
+        else:
             # Ids were given explicitly: move each sequence past them.
             for model in (User, Initiative, OutcomeMetric, Shift, Signup, HoursEntry, HoursAudit):
                 _advance_sequence(connection, model.__table__)
@@ -926,9 +942,11 @@ def _sqlite_instant(value: dt.datetime | None) -> str | None:
     """As UTCDateTime and SQLite's DATETIME store it: naive UTC text with microseconds."""
     if value is None:
         return None
-    if value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r} given to a UTCDateTime column")
-    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not dt.UTC:
+        if value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTCDateTime column")
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
 def _text(value: object) -> str | None:
