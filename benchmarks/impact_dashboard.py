@@ -1,14 +1,14 @@
 """How fast are the impact pages on a city-scale data set?
 
 Builds a throwaway database (a temporary SQLite file by default, or a fresh PostgreSQL database
-created next to the one `--database-url` names and dropped afterwards) holding the city of
-`flask seed city` (volunteer_app/seed/city.py: the demo city plus 50,000 volunteers, 200,000
-signups, 150,000 hours entries and 20,000 outcome records at scale 1.0), then maintained as a
-deployment would be (ANALYZE; VACUUM ANALYZE on
-PostgreSQL, as autovacuum does); then renders the program dashboard and its page of every goal
-(as an admin) and the public page of the busiest initiative through the test client: one
-warm-up, then the median of several runs, with the number of SQL statements each page runs
-(and, with --statements, each statement's median time in the order the page runs them).
+created next to the one `--database-url` names and dropped afterwards) holding the city of `flask
+seed city` (volunteer_app/seed/city.py: the demo city plus 50,000 volunteers, 200,000 signups,
+150,000 hours entries and 20,000 outcome records at scale 1.0), then maintained as a deployment
+would be (ANALYZE; VACUUM ANALYZE on PostgreSQL, as autovacuum does); then renders the program
+dashboard and its page of every goal (as an admin) and the public page of the busiest initiative
+through the test client: one warm-up, then the median of several runs, with the number of SQL
+statements each page runs (and, with --statements, each statement's median time in the order the
+page runs them).
 
     .venv/bin/python benchmarks/impact_dashboard.py
     .venv/bin/python benchmarks/impact_dashboard.py \
