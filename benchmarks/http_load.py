@@ -349,6 +349,8 @@ def table(backend: str, hello: Result, results: list[Result], args) -> str:
             continue
         share = result.requests_per_second / hello.requests_per_second * 100
         note = f" ({result.errors})" if result.errors else ""
+        if not result.requests_per_second:
+            note += f" (no request finished within {args.duration})"
         lines.append(
             f"| {page.name} | `{page.path}` | {result.requests_per_second:,.0f}{note} | "
             f"{result.p50_ms:.1f} ms | {result.p99_ms:.1f} ms | {share:.1f}% |"

@@ -3,6 +3,7 @@ every rule the demo city keeps, with the demo logins."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter, defaultdict
 
@@ -18,6 +19,7 @@ from volunteer_app.extensions import db as _db
 from volunteer_app.hours.models import HoursEntry, HoursSource, HoursStatus
 from volunteer_app.impact.models import OutcomeRecord
 from volunteer_app.initiatives.models import Initiative, InitiativeStatus, OutcomeMetric
+from volunteer_app.matching.models import Invitation
 from volunteer_app.seed import reference as ref
 from volunteer_app.seed.city import build_city, city_size
 from volunteer_app.seed.plans import PLANS
@@ -196,6 +198,16 @@ def test_outcomes_belong_to_published_goals_that_are_part_way_there(city):
             assert record.recorded_at >= record.shift.ends_at
     for metric in all_rows(OutcomeMetric):
         assert metric.target > 0 and metric.deadline_on
+
+
+def test_invitations_are_recent_and_to_people_not_on_the_shift(city, now):
+    signed_up = {(s.shift_id, s.user_id) for s in all_rows(Signup)}
+    invitations = all_rows(Invitation)
+    assert len(invitations) > city_size(SCALE)["invitations"] // 2
+    for invitation in invitations:
+        assert now - dt.timedelta(days=7) <= invitation.sent_at <= now
+        assert invitation.shift.starts_at > now
+        assert (invitation.shift_id, invitation.user_id) not in signed_up
 
 
 def test_new_rows_after_the_bulk_load_get_fresh_ids(city, now):

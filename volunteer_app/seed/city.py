@@ -18,7 +18,9 @@ minutes), under the same rules as the demo and the services:
   the other hours are self-reported, some waiting for review; `days_to_next_service` is
   filled in as the app keeps it;
 - outcome records belong to published initiatives' goals, and each goal's target puts it
-  part of the way there.
+  part of the way there;
+- a week of invitations (at most one per person and shift) to shifts ahead, to people not
+  on them.
 
 Flushes, never commits: `flask seed city` commits once (and then runs ANALYZE).
 """
@@ -67,6 +69,7 @@ from volunteer_app.initiatives.models import (
     initiative_neighborhoods,
     initiative_skills,
 )
+from volunteer_app.matching.models import Invitation, InvitationStatus
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 from volunteer_app.seed import reference as ref
 from volunteer_app.seed.demo import build_demo_city
@@ -85,6 +88,7 @@ FULL_CITY = {
     "signups": 200_000,
     "hours entries": 150_000,
     "outcome records": 20_000,
+    "invitations": 10_000,  # a week of them, as matching sends
 }
 
 CENT = decimal.Decimal("0.01")
@@ -150,6 +154,7 @@ def _counts(now: dt.datetime) -> dict[str, int]:
         "signups": count(Signup),
         "hours entries": count(HoursEntry),
         "outcome records": count(OutcomeRecord),
+        "invitations": count(Invitation),
     }
 
 
@@ -211,6 +216,7 @@ class _CityBuilder:
         self.plan_signups()
         self.plan_hours()
         self.plan_outcomes()
+        self.plan_invitations()
         self.write()
 
     def _insert(self, table: sa.Table, rows: list[dict], what: str | None = None) -> None:
@@ -841,6 +847,52 @@ class _CityBuilder:
                 metric["target"] = _round_up_nicely(total / share)
 
     # -----------------------------------------------------------------------------------------
+    # Invitations
+
+    def plan_invitations(self) -> None:
+        """A week of invitations to shifts ahead, from a coordinator of each, to people not on
+        them; most unanswered, some declined."""
+        rng, now = self.rng, self.now
+        next_id = self._next_id(Invitation)
+        taken = {(signup["shift_id"], signup["user_id"]) for signup in self.signups}
+        ahead = [
+            shift
+            for shift in self.shifts
+            if shift.row["starts_at"] > now
+            and shift.row["cancelled_at"] is None
+            and shift.initiative.status == InitiativeStatus.PUBLISHED
+        ]
+        reachable = [p for p in self.people if p.can_text or p.has_email]
+        self.invitations: list[dict] = []
+        if not ahead or not reachable:
+            return
+        for _ in range(self.size["invitations"]):
+            shift, person = rng.choice(ahead), rng.choice(reachable)
+            key = (shift.row["id"], person.id)
+            sent_at = now - dt.timedelta(days=rng.uniform(0, 7))
+            if key in taken or sent_at <= person.created_at:
+                continue
+            taken.add(key)
+            declined = rng.random() < 0.1
+            self.invitations.append(
+                {
+                    "id": next_id,
+                    "shift_id": key[0],
+                    "user_id": key[1],
+                    "invited_by_id": self.coordinator_of[shift.initiative.organization_id],
+                    "channel": "sms" if person.can_text else "email",
+                    "status": InvitationStatus.DECLINED if declined else InvitationStatus.SENT,
+                    "sent_at": sent_at,
+                    "responded_at": (
+                        min(sent_at + dt.timedelta(hours=rng.uniform(0.1, 30)), now)
+                        if declined
+                        else None
+                    ),
+                }
+            )
+            next_id += 1
+
+    # -----------------------------------------------------------------------------------------
 
     def write(self) -> None:
         connection = db.session.connection()
@@ -863,6 +915,7 @@ class _CityBuilder:
         self._insert(HoursEntry.__table__, self.hours, "hours entries")
         self._insert(HoursAudit.__table__, self.audits)
         self._insert(OutcomeRecord.__table__, self.outcomes, "outcome records")
+        self._insert(Invitation.__table__, self.invitations, "invitations")
         if sqlite:
             connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
         else:
@@ -870,6 +923,7 @@ class _CityBuilder:
             for model in (User, Initiative, OutcomeMetric, Shift, Signup, HoursEntry, HoursAudit):
                 _advance_sequence(connection, model.__table__)
             _advance_sequence(connection, OutcomeRecord.__table__)
+            _advance_sequence(connection, Invitation.__table__)
         refresh_service_gaps(connection)
 
 
