@@ -1,19 +1,20 @@
 """How many requests a second the app's pages serve at city scale, next to a Flask hello world.
 
     .venv/bin/python benchmarks/http_load.py [--scale 1.0] [--postgres URL] [--load]
-    .venv/bin/python benchmarks/http_load.py --database-url sqlite:////tmp/city.sqlite3
+    .venv/bin/python benchmarks/http_load.py --database-url sqlite:////tmp/city.sqlite3 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/city
     make bench-http BENCH_ARGS="--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-Builds a city-scale database with the seeder (`flask seed city`'s build_city; a throwaway
-SQLite file, and with --postgres a throwaway database on that server, dropped afterwards), or
-serves one already built (--database-url). Serves it under gunicorn in production
+Builds a city-scale database with the seeder (`flask seed city`'s build_city; a throwaway SQLite
+file, and with --postgres a throwaway database on that server, dropped afterwards), or serves ones
+already built (--database-url, e.g. by `flask seed city`). Serves it under gunicorn in production
 configuration (APP_ENV=production: debug off, a random SECRET_KEY, the rate-limit counts in a
 redis-server of its own) on 127.0.0.1 at a free port, and a Flask hello world
-(benchmarks/hello_app.py) under the same gunicorn settings; logs in as demo users for the
-logged-in pages (their session cookie is sent with wrk's -H); then runs
-`wrk -t2 -c16 -d8s --latency` against each page and prints a markdown table of requests/s,
-p50, p99 and each page's share of hello world's requests/s. --load keeps one core busy with a
-spinning process for the whole run. Everything started is stopped at the end, whatever happens.
+(benchmarks/hello_app.py) under the same gunicorn settings; logs in as demo users for the logged-in
+pages (their session cookie is sent with wrk's -H); then runs `wrk -t2 -c16 -d8s --latency` against
+each page and prints a markdown table of requests/s, p50, p99 and each page's share of hello
+world's requests/s. --load keeps one core busy with a spinning process for the whole run.
+Everything started is stopped at the end, whatever happens.
 """
 
 from __future__ import annotations
@@ -228,8 +229,16 @@ def gunicorn(app: str, port: int, args, env: dict | None = None, pythonpath: Pat
 # HTTP
 
 
-def request(port: int, method: str, path: str, *, body: str = "", headers: dict | None = None):
-    connection = http.client.HTTPConnection(HOST, port, timeout=60)
+def request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: str = "",
+    headers: dict | None = None,
+    timeout: float = 60,
+):
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         sent = {"Host": f"{HOST}:{port}", **(headers or {})}
         if body:
@@ -322,7 +331,9 @@ def wrk(port: int, path: str, args, cookie: str | None) -> tuple[float, float, f
 
 def measure(port: int, page: Page, args, cookie: str | None) -> Result:
     headers = {"Cookie": cookie} if cookie else None
-    status, _, _ = request(port, "GET", page.path, headers=headers)  # warm-up, and a check
+    # A warm-up and a check. It waits behind whatever the last run left queued (wrk stops
+    # waiting for answers, the workers do not stop answering), so each page starts idle.
+    status, _, _ = request(port, "GET", page.path, headers=headers, timeout=600)
     result = Result(page, status)
     if status != 200:
         result.errors = f"answered {status}"
@@ -388,6 +399,7 @@ def run_backend(database_url: str, args, redis_url: str) -> str:
         }
         results = []
         for page in pages:
+            print(f"  {page.name} ({page.path})...", flush=True)
             result = measure(app_port, page, args, cookies.get(page.login))
             print(
                 f"  {page.name}: {result.requests_per_second:,.0f} req/s, "
@@ -402,10 +414,8 @@ def run_backend(database_url: str, args, redis_url: str) -> str:
 def databases(args) -> Iterator[list[str]]:
     """The databases to serve: the one given, or throwaway ones built here."""
     with contextlib.ExitStack() as stack:
-        urls = []
-        if args.database_url:
-            urls.append(args.database_url)
-        else:
+        urls = list(args.database_url or [])
+        if not urls:
             url = stack.enter_context(throwaway_database(None, "http_load"))
             build(url, args.scale)
             urls.append(url)
@@ -419,7 +429,11 @@ def databases(args) -> Iterator[list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the full city")
-    parser.add_argument("--database-url", help="serve this (already seeded) database instead")
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        help="serve this already seeded database instead of building one (may be repeated)",
+    )
     parser.add_argument("--postgres", help="also on a throwaway database on this PostgreSQL server")
     parser.add_argument("--duration", default="8s", help="wrk -d")
     parser.add_argument("--connections", type=int, default=16, help="wrk -c")
