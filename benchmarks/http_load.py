@@ -1,4 +1,4 @@
-"""How many requests a second the app's pages serve at city scale, next to a Flask hello world.
+r"""How many requests a second the app's pages serve at city scale, next to a Flask hello world.
 
     .venv/bin/python benchmarks/http_load.py [--scale 1.0] [--postgres URL] [--load]
     .venv/bin/python benchmarks/http_load.py --database-url sqlite:////tmp/city.sqlite3 \
