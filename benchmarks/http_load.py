@@ -363,10 +363,17 @@ def table(backend: str, hello: Result, results: list[Result], args) -> str:
         if not result.requests_per_second:
             note += f" (no request finished within {args.duration})"
         lines.append(
-            f"| {page.name} | `{page.path}` | {result.requests_per_second:,.0f}{note} | "
+            f"| {page.name} | `{page.path}` | {_rate(result.requests_per_second)}{note} | "
             f"{result.p50_ms:.1f} ms | {result.p99_ms:.1f} ms | {share:.1f}% |"
         )
     return "\n".join(lines)
+
+
+def _rate(requests_per_second: float) -> str:
+    """Whole requests a second, with a decimal below ten (0.2 is not 0)."""
+    return (
+        f"{requests_per_second:,.1f}" if requests_per_second < 10 else f"{requests_per_second:,.0f}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
