@@ -17,7 +17,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 # apt-get needs root; as anyone else, ask sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test test-clock lint format install db demo worker serve clean translations
+.PHONY: run test test-clock lint format install db demo worker serve clean translations bench-http
 .PHONY: translations-extract translations-update
 
 $(BIN)/python:
@@ -48,6 +48,14 @@ test-clock: install
 		echo "Installing faketime (libfaketime) with apt-get"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq faketime >/dev/null; }
 	$(BIN)/python -m tests.clock $(PYTEST_ARGS)
+
+## Requests/s, p50 and p99 of the pages at city scale under gunicorn, next to a Flask hello world
+## (benchmarks/http_load.py; e.g. BENCH_ARGS="--scale 0.2 --postgres postgresql://...").
+bench-http: install
+	@command -v wrk >/dev/null || { \
+		echo "Installing wrk with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python benchmarks/http_load.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,13 +1,14 @@
 """How fast are the impact pages on a city-scale data set?
 
 Builds a throwaway database (a temporary SQLite file by default, or a fresh PostgreSQL database
-created next to the one `--database-url` names and dropped afterwards) holding 50,000
-volunteers, 200,000 signups, 150,000 hours entries and 20,000 outcome records, written with
-Core executemany, then maintained as a deployment would be (ANALYZE; VACUUM ANALYZE on
-PostgreSQL, as autovacuum does); then renders the program dashboard and its page of every goal
-(as an admin) and the public page of the busiest initiative through the test client: one
-warm-up, then the median of several runs, with the number of SQL statements each page runs
-(and, with --statements, each statement's median time in the order the page runs them).
+created next to the one `--database-url` names and dropped afterwards) holding the city of `flask
+seed city` (volunteer_app/seed/city.py: the demo city plus 50,000 volunteers, 200,000 signups,
+150,000 hours entries and 20,000 outcome records at scale 1.0), then maintained as a deployment
+would be (ANALYZE; VACUUM ANALYZE on PostgreSQL, as autovacuum does); then renders the program
+dashboard and its page of every goal (as an admin) and the public page of the busiest initiative
+through the test client: one warm-up, then the median of several runs, with the number of SQL
+statements each page runs (and, with --statements, each statement's median time in the order the
+page runs them).
 
     .venv/bin/python benchmarks/impact_dashboard.py
     .venv/bin/python benchmarks/impact_dashboard.py \
@@ -21,12 +22,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import random
 import statistics
 import sys
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -40,6 +39,7 @@ from volunteer_app.accounts.models import User  # noqa: E402
 from volunteer_app.accounts.sessions import start_login_session  # noqa: E402
 from volunteer_app.core.time import utcnow  # noqa: E402
 from volunteer_app.extensions import db  # noqa: E402
+from volunteer_app.seed import reference as ref  # noqa: E402
 
 TARGET_MS = 300
 TZ = "America/New_York"
@@ -49,221 +49,29 @@ TZ = "America/New_York"
 # The city
 
 
-def build_city(
-    *, volunteers: int, signups: int, hours_entries: int, outcomes: int, seed: int = 2026
-):
-    """Write the data set with Core executemany; returns the busiest public initiative's slug."""
-    from volunteer_app.accounts.models import Organization, Role, User
-    from volunteer_app.hours.models import HoursEntry, refresh_service_gaps
-    from volunteer_app.impact.models import OutcomeRecord
-    from volunteer_app.impact.rates import load_default_rates
-    from volunteer_app.initiatives.models import Initiative, OutcomeMetric
-    from volunteer_app.reference.models import Cause, Neighborhood
-    from volunteer_app.shifts.models import Shift, Signup
+def build_city(scale: float, now: dt.datetime):
+    """The city of `flask seed city` (volunteer_app/seed/city.py) at this scale; returns the
+    public initiative with the most approved hours, and the counts."""
+    from volunteer_app.hours.models import HoursEntry, HoursStatus
+    from volunteer_app.initiatives.models import Initiative, InitiativeStatus
+    from volunteer_app.seed.city import build_city as build
 
-    rng = random.Random(seed)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    zone = ZoneInfo(TZ)
-
-    def insert(model, rows, chunk=20_000):
-        table = model.__table__
-        with db.engine.begin() as conn:
-            for start in range(0, len(rows), chunk):
-                conn.execute(table.insert(), rows[start : start + chunk])
-
-    insert(Cause, [{"id": i, "slug": f"cause-{i}", "name": f"Cause {i}"} for i in range(1, 9)])
-    insert(
-        Neighborhood,
-        [
-            {
-                "id": i,
-                "slug": f"hood-{i}",
-                "name": f"Neighborhood {i:02d}",
-                "zip_codes": f"{20000 + i}",
-                "is_priority": i % 4 == 0,
-            }
-            for i in range(1, 41)
-        ],
-    )
-    insert(
-        Organization,
-        [{"id": i, "slug": f"org-{i}", "name": f"Organization {i:02d}"} for i in range(1, 21)],
-    )
-    initiative_count = 200
-    statuses = ["published"] * 8 + ["closed", "draft"]
-    insert(
-        Initiative,
-        [
-            {
-                "id": i,
-                "organization_id": 1 + i % 20,
-                "cause_id": 1 + i % 8,
-                "slug": f"initiative-{i}",
-                "title": f"Initiative {i:03d}",
-                "timezone": TZ,
-                "status": "published" if i == 1 else statuses[i % len(statuses)],
-            }
-            for i in range(1, initiative_count + 1)
-        ],
-    )
-    metric_rows = []
-    for i in range(1, initiative_count + 1):
-        for position in range(3):
-            metric_rows.append({
-                "id": len(metric_rows) + 1,
-                "initiative_id": i,
-                "name": f"Goal {position + 1}",
-                "unit": "things",
-                "target": rng.choice((500, 1000, 5000)),
-                "deadline_on": (now + dt.timedelta(days=rng.randint(-100, 400))).date(),
-                "position": position,
-            })
-    insert(OutcomeMetric, metric_rows)
-
-    user_rows = [
-        {
-            "id": 1,
-            "email": "admin@bench.example",
-            "name": "Admin",
-            "role": Role.ADMIN,
-            "neighborhood_id": None,
-            "zip_code": None,
-        }
-    ]
-    for i in range(2, volunteers + 2):
-        roll = rng.random()
-        user_rows.append({
-            "id": i,
-            "email": f"v{i}@bench.example",
-            "name": f"Volunteer {i}",
-            "role": Role.VOLUNTEER,
-            "neighborhood_id": rng.randint(1, 40) if roll < 0.8 else None,
-            "zip_code": f"{21000 + rng.randint(0, 50)}" if 0.8 <= roll < 0.9 else None,
-        })
-    insert(User, user_rows)
-
-    # Shifts over the last 30 months and the next 6; about ten signups each. The busiest
-    # initiative (id 1) gets a larger share, like a flagship program.
-    shift_count = signups // 10
-    start = now - dt.timedelta(days=900)
-    shift_rows, spans = [], []
-    for i in range(1, shift_count + 1):
-        starts_at = start + dt.timedelta(days=rng.randint(0, 1080), hours=rng.randint(0, 10))
-        hours = rng.choice((2, 3, 4))
-        initiative_id = 1 if rng.random() < 0.05 else rng.randint(1, initiative_count)
-        shift_rows.append({
-            "id": i,
-            "initiative_id": initiative_id,
-            "starts_at": starts_at,
-            "ends_at": starts_at + dt.timedelta(hours=hours),
-            "capacity": rng.randint(10, 20),
-            "spots_taken": 0,
-            "code": f"{i:07d}",
-            "neighborhood_id": rng.randint(1, 40) if rng.random() < 0.9 else None,
-            "status": "cancelled" if rng.random() < 0.03 else "scheduled",
-        })
-        spans.append((starts_at, hours, initiative_id))
-
-    signup_rows, attended = [], []
-    taken: set[tuple[int, int]] = set()
-    per_shift = [0] * (shift_count + 1)
-    while len(signup_rows) < signups:
-        shift_id = rng.randint(1, shift_count)
-        shift = shift_rows[shift_id - 1]
-        user_id = rng.randint(2, volunteers + 1)
-        if (shift_id, user_id) in taken or per_shift[shift_id] >= shift["capacity"]:
-            continue
-        if shift["status"] == "cancelled":
-            continue
-        taken.add((shift_id, user_id))
-        past = shift["ends_at"] <= now
-        roll = rng.random()
-        if past:
-            status = (
-                "attended"
-                if roll < 0.75
-                else "no_show"
-                if roll < 0.85
-                else "cancelled"
-                if roll < 0.95
-                else "confirmed"
-            )
-        else:
-            status = "cancelled" if roll < 0.08 else "confirmed"
-        if status != "cancelled":
-            per_shift[shift_id] += 1
-        signup_rows.append({
-            "id": len(signup_rows) + 1,
-            "shift_id": shift_id,
-            "user_id": user_id,
-            "status": status,
-            "source": "web",
-            "created_at": shift["starts_at"] - dt.timedelta(days=7),
-        })
-        if status == "attended":
-            attended.append(signup_rows[-1])
-    for shift in shift_rows:
-        shift["spots_taken"] = per_shift[shift["id"]]
-    insert(Shift, shift_rows)
-    insert(Signup, signup_rows)
-
-    hours_rows = []
-    for signup in attended[:hours_entries]:
-        starts_at, hours, initiative_id = spans[signup["shift_id"] - 1]
-        hours_rows.append({
-            "user_id": signup["user_id"],
-            "initiative_id": initiative_id,
-            "shift_id": signup["shift_id"],
-            "signup_id": signup["id"],
-            "served_on": starts_at.astimezone(zone).date(),
-            "minutes": hours * 60,
-            "source": "attendance",
-            "status": "approved",
-        })
-    while len(hours_rows) < hours_entries:
-        roll = rng.random()
-        hours_rows.append({
-            "user_id": rng.randint(2, volunteers + 1),
-            "initiative_id": rng.randint(1, initiative_count),
-            "shift_id": None,
-            "signup_id": None,
-            "served_on": (now - dt.timedelta(days=rng.randint(1, 900))).date(),
-            "minutes": rng.choice((30, 60, 90, 120)),
-            "source": "self_report",
-            "status": "approved" if roll < 0.9 else "pending" if roll < 0.95 else "rejected",
-        })
-    insert(HoursEntry, hours_rows)
-    # Written around the session, so the days to each person's next service are filled in
-    # here, in one statement, as the migration does for existing data.
-    with db.engine.begin() as conn:
-        refresh_service_gaps(conn)
-
-    insert(
-        OutcomeRecord,
-        [
-            {
-                "metric_id": rng.randint(1, len(metric_rows)),
-                "value": rng.randint(1, 50),
-                "period_start_on": (now - dt.timedelta(days=rng.randint(1, 900))).date(),
-                "source": "web",
-                "recorded_at": now,
-                "voided_at": now if rng.random() < 0.03 else None,
-                "void_reason": None,
-            }
-            for _ in range(outcomes)
-        ],
-    )
-    load_default_rates()
+    summary = build(now, scale=scale)
     db.session.commit()
-    return "initiative-1", {
-        "volunteers": volunteers,
-        "shifts": shift_count,
-        "signups": len(signup_rows),
-        "hours entries": len(hours_rows),
-        "outcome records": outcomes,
-        "initiatives": initiative_count,
-        "goals": len(metric_rows),
-    }
+    busiest = db.session.scalar(
+        sa
+        .select(Initiative.slug)
+        .join(HoursEntry, HoursEntry.initiative_id == Initiative.id)
+        .where(
+            Initiative.status == InitiativeStatus.PUBLISHED,
+            HoursEntry.status == HoursStatus.APPROVED,
+        )
+        .group_by(Initiative.id)
+        .order_by(sa.func.count().desc())
+        .limit(1)
+    )
+    db.session.commit()  # end the read (it holds SQLite's write lock: the CLI writes)
+    return busiest, summary.counts
 
 
 def maintain() -> str:
@@ -330,12 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         with app.app_context():
             db.create_all()
             started = time.perf_counter()
-            slug, counts = build_city(
-                volunteers=int(50_000 * args.scale),
-                signups=int(200_000 * args.scale),
-                hours_entries=int(150_000 * args.scale),
-                outcomes=int(20_000 * args.scale),
-            )
+            slug, counts = build_city(args.scale, utcnow())
             built = time.perf_counter() - started
             backend = db.engine.dialect.name
             print(
@@ -348,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             gc.collect()
             gc.freeze()
             client = app.test_client()
-            admin = db.session.get(User, 1)
+            admin = db.session.scalar(sa.select(User).where(User.email == ref.ADMIN_EMAIL))
             start_login_session(admin, remember=False, user_agent="benchmark", now=utcnow())
             db.session.commit()
             with client.session_transaction() as session:

@@ -1,4 +1,5 @@
 """`flask seed demo`: a whole demo city, so every page is alive on the first run;
+`flask seed city`: the demo city grown to a city's size (seed/city.py);
 `flask seed logins`: who to log in as.
 
 The city itself is built in seed/demo.py from the data in seed/reference.py and seed/plans.py.
@@ -74,6 +75,46 @@ def demo(if_empty: bool, reset: bool) -> None:
     elapsed = time.perf_counter() - started
     counts = ", ".join(f"{count} {what}" for what, count in summary.counts.items())
     click.echo(f"Loaded the demo city in {elapsed:.1f} s: {counts}.")
+
+
+def _make_room(reset: bool, what: str) -> None:
+    """Refuse a database that has data, unless --reset (never in production) empties it."""
+    if reset and os.environ.get("APP_ENV") == "production":
+        raise click.ClickException("Refusing to delete every row of a production database.")
+    if database_has_data():
+        if not reset:
+            raise click.ClickException(
+                f"The database already has data, so {what} was not loaded. "
+                "Use --reset to delete every row and load it anyway."
+            )
+        delete_all_rows()
+
+
+@seed_cli.command("city")
+@click.option(
+    "--scale",
+    type=click.FloatRange(0, 4, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="1.0: about 50,000 volunteers, 20,000 shifts, 200,000 signups.",
+)
+@click.option("--reset", is_flag=True, help="Delete every row first, then load the city.")
+def city(scale: float, reset: bool) -> None:
+    """Load a city-scale data set: the demo city and its logins, grown to a city's size."""
+    from volunteer_app.seed.city import analyze, build_city
+
+    _make_room(reset, "the city")
+    started = time.perf_counter()
+    summary = build_city(utcnow(), scale=scale)
+    db.session.commit()
+    built = time.perf_counter() - started
+    command = analyze()
+    elapsed = time.perf_counter() - started
+    counts = ", ".join(f"{count:,} {what}" for what, count in summary.counts.items())
+    click.echo(
+        f"Loaded the city (scale {scale:g}) in {elapsed:.1f} s "
+        f"({built:.1f} s to write, then {command}): {counts}."
+    )
 
 
 @seed_cli.command("logins")
