@@ -22,6 +22,8 @@ from pathlib import Path
 
 from werkzeug.serving import run_simple
 
+from volunteer_app import create_app
+
 log = logging.getLogger("volunteer_app.devserver")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +75,6 @@ def _raise_keyboard_interrupt(signum, frame):
 
 
 def main() -> None:
-    from volunteer_app import create_app
-
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     # config.py read the environment on import; the app takes the derived address as an

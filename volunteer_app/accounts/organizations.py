@@ -23,6 +23,7 @@ from sqlalchemy.orm import contains_eager
 
 from volunteer_app.accounts.models import Membership, Organization, Role, User
 from volunteer_app.core.errors import Conflict, DomainError, NotFound
+from volunteer_app.core.mail import send_mail
 from volunteer_app.core.slugs import slugify
 from volunteer_app.extensions import db
 
@@ -195,8 +196,6 @@ def invite_coordinator(org: Organization, email: str) -> Invitation:
 
 def send_invitation(invitation: Invitation, *, invited_by: User) -> None:
     """Mail the link to the invited person."""
-    from volunteer_app.core.mail import send_mail
-
     program = current_app.config["PROGRAM_NAME"]
     subject = _(
         "You are invited to coordinate for %(organization)s",

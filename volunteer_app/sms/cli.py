@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from volunteer_app.core.time import from_local
+from volunteer_app.sms.worker import Worker, run_pass
 
 sms_cli = AppGroup("sms", help="Send queued text messages.")
 
@@ -34,8 +35,6 @@ def parse_now(raw: str) -> dt.datetime:
 )
 def tick(now_raw: str | None) -> None:
     """One pass: schedule due reminders and after-shift texts, send what is due."""
-    from volunteer_app.sms.worker import run_pass
-
     now = parse_now(now_raw) if now_raw else None
     report = run_pass(now)
     click.echo(f"sms tick{' at ' + now.isoformat() if now else ''}: {report}")
@@ -45,8 +44,6 @@ def tick(now_raw: str | None) -> None:
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
 def worker(interval: float) -> None:
     """Pass after pass until stopped; SIGTERM or Ctrl-C finishes the current batch first."""
-    from volunteer_app.sms.worker import Worker
-
     try:
         running = Worker()
     except RuntimeError as exc:  # the twilio backend without its settings
