@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 from flask import g, request_started
+from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from config import TestingConfig
@@ -76,6 +77,17 @@ def _app(database_url):
         _db.engine.dispose()
 
 
+class CommittingClient(FlaskClient):
+    """What a test wrote before a request is in the database when the request starts, as it
+    would be for a real server: a request never sees (or flushes) another's uncommitted rows.
+    The test shares the app's session, so without this a GET's end would find the test's
+    pending rows (core/transaction.py commits the request's own work)."""
+
+    def open(self, *args, **kwargs):
+        _db.session.commit()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(_app):
     """The app with an empty database and no rate-limit counts (the suite logs in far more
@@ -91,6 +103,7 @@ def app(_app):
         vars(g).clear()
 
     request_started.connect(fresh_g, _app)
+    _app.test_client_class = CommittingClient
     # Reset only a store of this process: a shared one (redis://) may hold other counts.
     assert _app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     limiter.reset()

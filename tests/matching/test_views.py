@@ -253,7 +253,6 @@ def test_not_this_time_needs_no_login(db, client, city, maria, shift, now):
 def test_candidates_ranked_with_reasons_and_invite_two(db, client, auth, login, city, maria, shift):
     sam = make_user("sam@example.org", name="Sam Okafor", neighborhood_id=city.a.id)
     sam.causes = [city.environment]
-    db.session.commit()  # the requests below read it; a GET writes nothing of a test's
     login(city.coordinator)
     url = f"/coordinate/shifts/{shift.id}/candidates"
     page = client.get(url)
