@@ -47,7 +47,7 @@ def waitlist_rank(signup: Signup) -> int | None:
     """1 for the first person waiting, and so on; None for someone not waiting."""
     if signup.status != SignupStatus.WAITLISTED:
         return None
-    ahead = db.session.scalar(
+    ahead = db.session.execute(
         sa
         .select(sa.func.count())
         .select_from(Signup)
@@ -56,7 +56,7 @@ def waitlist_rank(signup: Signup) -> int | None:
             Signup.status == SignupStatus.WAITLISTED,
             Signup.waitlist_position < signup.waitlist_position,
         )
-    )
+    ).scalar_one()
     return ahead + 1
 
 
@@ -183,11 +183,11 @@ def my_shifts(user: User, *, now: dt.datetime) -> MyShifts:
     ]
     upcoming_ids = {s.id for s in upcoming}
     past = [s for s in reversed(signups) if s.id not in upcoming_ids]
-    minutes = db.session.scalar(
+    minutes = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(HoursEntry.minutes), 0)).where(
             HoursEntry.user_id == user.id, HoursEntry.status == HoursStatus.APPROVED
         )
-    )
+    ).scalar_one()
     return MyShifts(
         upcoming=upcoming,
         past=past,
