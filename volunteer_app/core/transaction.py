@@ -176,8 +176,7 @@ def _commit_failed(exc: Exception) -> Response:
             if message in left:
                 left.remove(message)
         session["_flashes"] = left
-    app = current_app._get_current_object()
-    return app.make_response(app.handle_user_exception(exc))
+    return current_app.make_response(current_app.handle_user_exception(exc))
 
 
 def _roll_back_what_is_left(error: BaseException | None) -> None:

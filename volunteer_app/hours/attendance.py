@@ -105,10 +105,10 @@ def mark_attendance(
             result.present += 1
         else:
             mark_no_show(signup)
-            entry = entries.get(signup.id)
-            if entry is not None and entry.status != HoursStatus.REJECTED:
+            recorded = entries.get(signup.id)
+            if recorded is not None and recorded.status != HoursStatus.REJECTED:
                 change_hours(
-                    entry, by=by, reason=_("Marked absent"), now=now, status=HoursStatus.REJECTED
+                    recorded, by=by, reason=_("Marked absent"), now=now, status=HoursStatus.REJECTED
                 )
             result.absent += 1
     db.session.flush()

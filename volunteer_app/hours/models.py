@@ -17,12 +17,12 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import InstanceState, Mapped, Session, mapped_column, relationship
 
 from volunteer_app.accounts.models import User
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
 from volunteer_app.core.sql import day_number
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model
 from volunteer_app.initiatives.models import Initiative
 from volunteer_app.shifts.models import Shift, Signup
 
@@ -39,7 +39,7 @@ class HoursSource(enum.StrEnum):
     COORDINATOR = "coordinator"  # entered by a coordinator
 
 
-class HoursEntry(db.Model):
+class HoursEntry(Model):
     __tablename__ = "hours_entries"
     __table_args__ = (
         enum_check("status", HoursStatus),
@@ -119,7 +119,7 @@ class HoursEntry(db.Model):
         return self.minutes / 60
 
 
-class HoursAudit(db.Model):
+class HoursAudit(Model):
     """Who changed an hours entry, when, from what to what, and why."""
 
     __tablename__ = "hours_audits"
@@ -202,7 +202,7 @@ def _refresh_gaps_after_flush(session: Session, _flush_context) -> None:
     for entry in session.dirty:
         if not isinstance(entry, HoursEntry):
             continue
-        state = sa.inspect(entry)
+        state: InstanceState[HoursEntry] = sa.inspect(entry)
         changed = [state.attrs[name].history for name in _GAP_INPUTS]
         if any(history.has_changes() for history in changed):
             user_ids.add(entry.user_id)

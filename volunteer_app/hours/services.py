@@ -208,6 +208,7 @@ def close_forgotten_check_outs(*, now: dt.datetime, shift_id: int | None = None)
     """
     forgotten = forgotten_check_outs(now=now, shift_id=shift_id)
     for signup in forgotten:
+        assert signup.checked_in_at is not None  # forgotten_check_outs finds checked-in people
         signup.checked_out_at = max(signup.shift.ends_at, signup.checked_in_at)
         signup.check_in_method = signup.check_in_method or "auto"
         credit_attendance(signup, now=now)

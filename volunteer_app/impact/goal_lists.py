@@ -49,12 +49,12 @@ def goal_states(goals: Iterable[GoalRow]) -> GoalStates:
 
 def _attention_key(goal: GoalRow) -> tuple[int, int, str]:
     state = PaceState(goal.pace.state)
-    if state == PaceState.MISSED:
-        deadline = -goal.deadline_on.toordinal()  # the most recently missed first
-    elif state == PaceState.ON_PACE:
-        deadline = goal.deadline_on.toordinal()  # the nearest deadline first
-    else:
-        deadline = 0
+    deadline = 0
+    if goal.deadline_on is not None:  # every missed or on-pace goal has one
+        if state == PaceState.MISSED:
+            deadline = -goal.deadline_on.toordinal()  # the most recently missed first
+        elif state == PaceState.ON_PACE:
+            deadline = goal.deadline_on.toordinal()  # the nearest deadline first
     return _ATTENTION_RANK[state], deadline, goal.initiative_title.casefold()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volunteer_app.accounts.models import User
 from volunteer_app.core.db import StrEnumType, enum_check, utcnow
-from volunteer_app.extensions import db
+from volunteer_app.extensions import Model
 from volunteer_app.initiatives.models import OutcomeMetric
 from volunteer_app.shifts.models import Shift
 
@@ -23,7 +23,7 @@ class OutcomeSource(enum.StrEnum):
     PARTNER_REPORT = "partner_report"
 
 
-class OutcomeRecord(db.Model):
+class OutcomeRecord(Model):
     """A measured value for a metric, from a shift or from a partner report over a date range.
 
     Records are never deleted: a correction voids the old record (keeping who and why) and adds
@@ -63,7 +63,7 @@ class OutcomeRecord(db.Model):
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
 
 
-class VolunteerHourRate(db.Model):
+class VolunteerHourRate(Model):
     """The value of one volunteer hour for a year and region ("US" or a state code), in cents.
 
     Applied by the year the service happened; Independent Sector publishes the national figure.

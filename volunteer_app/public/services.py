@@ -568,11 +568,11 @@ def my_shifts(user: User, *, now: dt.datetime) -> MyShifts:
     ]
     upcoming_ids = {s.id for s in upcoming}
     past = [s for s in reversed(signups) if s.id not in upcoming_ids]
-    minutes = db.session.scalar(
+    minutes = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(HoursEntry.minutes), 0)).where(
             HoursEntry.user_id == user.id, HoursEntry.status == HoursStatus.APPROVED
         )
-    )
+    ).scalar_one()
     return MyShifts(
         upcoming=upcoming,
         past=past,

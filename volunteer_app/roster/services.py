@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 import segno
 import sqlalchemy as sa
@@ -191,7 +192,8 @@ def check_in_url(shift: Shift, *, with_sheet_code: bool = False) -> str:
     carries the sheet code; the public one does not."""
     from flask import url_for
 
-    extra = {"sheet": attendance.sheet_code(shift)} if with_sheet_code else {}
+    # url_for's **values are Any; a plain dict[str, str] would be matched to _external too.
+    extra: dict[str, Any] = {"sheet": attendance.sheet_code(shift)} if with_sheet_code else {}
     return current_app.config["PUBLIC_BASE_URL"] + url_for(
         "roster.checkin", code=shift.code, **extra
     )

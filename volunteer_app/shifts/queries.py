@@ -43,7 +43,7 @@ def waitlist_rank(signup: Signup) -> int | None:
     """1 for the first person waiting, and so on; None for someone not waiting."""
     if signup.status != SignupStatus.WAITLISTED:
         return None
-    ahead = db.session.scalar(
+    ahead = db.session.execute(
         sa
         .select(sa.func.count())
         .select_from(Signup)
@@ -52,7 +52,7 @@ def waitlist_rank(signup: Signup) -> int | None:
             Signup.status == SignupStatus.WAITLISTED,
             Signup.waitlist_position < signup.waitlist_position,
         )
-    )
+    ).scalar_one()
     return ahead + 1
 
 

@@ -242,11 +242,9 @@ def signup_for_shift(
     signup.status = SignupStatus.WAITLISTED
     signup.waitlist_position = position
     db.session.flush()
-    position = waitlist_rank(signup)
-    signals.signed_up.send(
-        signup, shift=shift, waitlist_rank=position, by_coordinator=False, now=now
-    )
-    return SignupResult(signup, waitlisted=True, position=position)
+    rank = waitlist_rank(signup)
+    signals.signed_up.send(signup, shift=shift, waitlist_rank=rank, by_coordinator=False, now=now)
+    return SignupResult(signup, waitlisted=True, position=rank)
 
 
 def next_waitlist_position(shift_id: int) -> int:

@@ -8,6 +8,7 @@ import datetime as dt
 import decimal
 import math
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -145,12 +146,16 @@ class Ratio:
         return math.floor(self.numerator * 100 / self.denominator + 0.5)
 
 
+# What a Comparison compares: a count or an amount, or a ratio.
+Figure = TypeVar("Figure", int, decimal.Decimal, Ratio)
+
+
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Generic[Figure]):
     """A figure for the period and for the previous period of equal length."""
 
-    current: object
-    previous: object = None
+    current: Figure
+    previous: Figure | None = None
 
     @staticmethod
     def _number(value):

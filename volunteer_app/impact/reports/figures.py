@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -74,6 +75,7 @@ def _service_rows(scope: Scope, period: Period, previous: Period, *, retention: 
     in_periods = sa.and_(
         HoursEntry.served_on >= previous.from_on, HoursEntry.served_on <= period.to_on
     )
+    back: sa.ColumnElement[int]
     if lookahead is None:
         back = sa.literal(0)
     elif lookahead == "stored":
@@ -187,6 +189,7 @@ def hours_by_year_and_bucket(
     entries are summed per day, in the order the index already holds them, and the few days
     then per year: far cheaper than sorting every entry by a computed key."""
     by_year = bool(buckets) and buckets[0].by_year
+    bucket_of: dict[int | str, int]
     if by_year:
         key = year_of(HoursEntry.served_on)
         bucket_of = {b.from_on.year: index for index, b in enumerate(buckets)}
@@ -213,7 +216,10 @@ def hours_by_year_and_bucket(
     )
     year = year_of(days.c.served_on)
     earlier = sa.select(sa.null(), year, sa.func.sum(days.c.minutes), sa.literal(0))
-    rows = db.session.execute(sa.union_all(current, earlier.group_by(year)))
+    # (bucket key, year, minutes, volunteers): the two halves' column types differ by design.
+    rows: sa.Result[Any, Any, Any, Any] = db.session.execute(
+        sa.union_all(current, earlier.group_by(year))
+    )
     result = []
     for bucket_key, served_year, minutes, volunteers in rows:
         if bucket_key is None:

@@ -19,6 +19,7 @@ from volunteer_app.impact.rates import RateBook, rate_book
 from volunteer_app.impact.reports.basics import (
     Bucket,
     Comparison,
+    Figure,
     Period,
     Ratio,
     ReportRequest,
@@ -48,19 +49,19 @@ from volunteer_app.impact.reports.neighborhoods import (
 class Report:
     request: ReportRequest
     today: dt.date
-    volunteers: Comparison
-    new_volunteers: Comparison
-    minutes: Comparison
-    value_cents: Comparison
-    retention: Comparison
-    show_up: Comparison
-    fill: Comparison
+    volunteers: Comparison[int]
+    new_volunteers: Comparison[int]
+    minutes: Comparison[int]
+    value_cents: Comparison[int]
+    retention: Comparison[Ratio]
+    show_up: Comparison[Ratio]
+    fill: Comparison[Ratio]
     years: list[YearValue]
     buckets: list[Bucket]
     goals: list[GoalRow]
     equity: Equity
     rates: RateBook
-    shifts: Comparison = field(default_factory=lambda: Comparison(0, 0))
+    shifts: Comparison[int] = field(default_factory=lambda: Comparison(0, 0))
 
     @property
     def period(self) -> Period:
@@ -71,7 +72,7 @@ class Report:
         return self.request.period.previous()
 
     @property
-    def hours(self) -> Comparison:
+    def hours(self) -> Comparison[decimal.Decimal]:
         return Comparison(
             minutes_to_hours(self.minutes.current),
             None if self.minutes.previous is None else minutes_to_hours(self.minutes.previous),
@@ -165,7 +166,7 @@ def build_report(request: ReportRequest, *, now: dt.datetime) -> Report:
     shifts = _shift_totals(scope, buckets, tz, previous_start, end)
     total_minutes = sum(y.minutes for y in years)
 
-    def pair(current, previous_value):
+    def pair(current: Figure, previous_value: Figure) -> Comparison[Figure]:
         return Comparison(current, previous_value if request.compare else None)
 
     return Report(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -77,6 +78,7 @@ def textable() -> sa.ColumnElement[bool]:
 def _birth_cutoff(shift: ShiftFeatures) -> dt.date:
     """The latest birth date of someone old enough on the shift's local date."""
     day = shift.local_date
+    assert day is not None  # ShiftFeatures.__post_init__ sets it
     try:
         return day.replace(year=day.year - shift.minimum_age)
     except ValueError:  # 29 February in a year that has none
@@ -223,7 +225,7 @@ def _people(
     return people, head
 
 
-def _candidate_rows(people: sa.Select, cause_id: int) -> list[sa.Row]:
+def _candidate_rows(people: sa.Select, cause_id: int) -> Sequence[sa.Row]:
     """People with their show-up record and whether they served the cause, worked out only
     for the rows `people` returns (the correlated subqueries sit outside its LIMIT)."""
     inner = people.subquery()
@@ -283,7 +285,7 @@ _NOTHING: frozenset = frozenset()
 
 
 def _volunteers(
-    rows: list[sa.Row],
+    rows: Sequence[sa.Row],
     features: ShiftFeatures,
     where: Places,
     skills_of: dict[int, set[int]],

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import gc
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -209,7 +210,7 @@ def _signup_history(
 
 
 def _helpers_by_initiative(
-    initiative_ids: sa.Select | list[int],
+    initiative_ids: sa.Select | sa.ScalarSelect | list[int],
 ) -> tuple[dict[int, dict[int, str]], dict[int, dict[str, str]]]:
     """The skills and languages that help on each initiative, in two queries."""
     skills: dict[int, dict[int, str]] = defaultdict(dict)
@@ -272,7 +273,7 @@ class _Instants(dict):
         return value
 
 
-def _shift_rows(conditions: list[sa.ColumnElement[bool]]) -> list[sa.Row]:
+def _shift_rows(conditions: list[sa.ColumnElement[bool]]) -> Sequence[sa.Row]:
     """The columns `_shift_features` reads, of the shifts matching `conditions`."""
     return db.session.execute(
         sa

@@ -7,6 +7,7 @@ import datetime as dt
 import heapq
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -120,7 +121,7 @@ def recommend_shifts(
     return _with_shifts(matches)
 
 
-def _initiative_summary(conditions: list[sa.ColumnElement[bool]]) -> list[sa.Row]:
+def _initiative_summary(conditions: list[sa.ColumnElement[bool]]) -> Sequence[sa.Row]:
     """(initiative id, cause id, shifts, first start) of the initiatives with matching shifts."""
     return db.session.execute(
         sa
@@ -139,7 +140,7 @@ def _initiative_summary(conditions: list[sa.ColumnElement[bool]]) -> list[sa.Row
 
 def _ceilings(
     person: VolunteerFeatures,
-    summary: list[sa.Row],
+    summary: Sequence[sa.Row],
     skills: dict[int, dict[int, str]],
     languages: dict[int, dict[str, str]],
     context: MatchContext,

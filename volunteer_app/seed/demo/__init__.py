@@ -61,7 +61,7 @@ def build_demo_city(now: dt.datetime) -> Summary:
 
 def _counts() -> dict[str, int]:
     def count(model) -> int:
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
 
     return {
         "organizations": count(Organization),

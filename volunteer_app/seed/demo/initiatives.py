@@ -98,6 +98,8 @@ def add_shifts(city: City) -> None:
                 )
                 if place.neighborhood:
                     hood = city.neighborhoods[place.neighborhood]
+                    # Every demo neighborhood has a centroid (reference data).
+                    assert hood.centroid_lat is not None and hood.centroid_lon is not None
                     shift.neighborhood = hood
                     shift.latitude = round(hood.centroid_lat + rng.uniform(-0.004, 0.004), 5)
                     shift.longitude = round(hood.centroid_lon + rng.uniform(-0.004, 0.004), 5)

@@ -43,13 +43,13 @@ def add_outcomes(city: City) -> None:
         for key, value in _shift_outcomes(rng, planned.series.activity, len(people)):
             if key not in plan.metric_keys or value <= 0:
                 continue
-            value = decimal.Decimal(value).quantize(CENT)
+            amount = decimal.Decimal(value).quantize(CENT)
             by_text = rng.random() < 0.15
             db.session.add(
                 OutcomeRecord(
                     metric_id=city.metrics[plan.slug][key].id,
                     shift_id=shift.id,
-                    value=value,
+                    value=amount,
                     period_start_on=served_on,
                     source=OutcomeSource.SMS if by_text else OutcomeSource.WEB,
                     recorded_by_id=rng.choice(people) if by_text else coordinator.id,
@@ -58,7 +58,7 @@ def add_outcomes(city: City) -> None:
                     ),
                 )
             )
-            totals[plan.slug, key] += value
+            totals[plan.slug, key] += amount
 
     for slug, key, value, start_on, end_on, note in _partner_reports(city):
         plan = next(p for p in PLANS if p.slug == slug)
@@ -131,6 +131,7 @@ def _set_targets(city: City, totals: dict[tuple[str, str], decimal.Decimal]) -> 
         today = local(city.now, plan.timezone).date()
         initiative = city.initiatives[plan.slug]
         if plan.status == InitiativeStatus.CLOSED:
+            assert initiative.closed_at is not None  # add_initiatives closed it after its shifts
             deadline = local(initiative.closed_at, plan.timezone).date()
         else:
             deadline = _month_end(today + dt.timedelta(days=rng.randint(60, 200)))

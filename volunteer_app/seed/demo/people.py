@@ -163,6 +163,7 @@ def _interests(city: City, index: int, home: str) -> tuple[str, set[str], set[st
 def _complete_profile(city: City, person: Person, index: int, today: dt.date) -> None:
     """What onboarding asks of everyone who signs up on the web."""
     rng, user = city.rng, person.user
+    assert person.neighborhood_slug is not None  # only the text-only people have none
     hood = city.neighborhoods[person.neighborhood_slug]
     user.onboarded_at = user.created_at + dt.timedelta(minutes=rng.randint(3, 40))
     user.neighborhood = hood

@@ -99,6 +99,7 @@ def _join_times(
         earliest = max(opened_at, person.user.created_at)
         latest = min(shift.starts_at - dt.timedelta(hours=2), city.now)
         if shift.is_cancelled:
+            assert shift.cancelled_at is not None  # add_initiatives stamps each cancellation
             latest = min(latest, shift.cancelled_at - dt.timedelta(hours=1))
         if latest <= earliest:
             continue
@@ -115,6 +116,7 @@ def _settle(
     Returns the last waitlist position given out and the spots given so far.
     """
     if shift.is_cancelled:
+        assert shift.cancelled_at is not None  # add_initiatives stamps each cancellation
         signup.status = SignupStatus.CANCELLED
         signup.confirmed_at = signup.created_at
         signup.cancelled_at = signup.updated_at = shift.cancelled_at
