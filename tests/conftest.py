@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from flask import g, request_started
+from flask import g, has_app_context, request_started
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
@@ -84,7 +84,8 @@ class CommittingClient(FlaskClient):
     pending rows (core/transaction.py commits the request's own work)."""
 
     def open(self, *args, **kwargs):
-        _db.session.commit()
+        if has_app_context():  # a thread of a concurrency test has its own, inside the request
+            _db.session.commit()
         return super().open(*args, **kwargs)
 
 

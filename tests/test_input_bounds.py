@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import inspect
+import pkgutil
 
 import pytest
 import sqlalchemy as sa
@@ -247,9 +249,10 @@ def _form_classes() -> list[type]:
     import volunteer_app
 
     seen, stack = [], [FlaskForm]
-    for module in ("accounts", "coordinators", "impact", "initiatives", "matching", "roster"):
-        __import__(f"volunteer_app.{module}.forms")
-    __import__("volunteer_app.sms.forms")
+    # Every package's forms module, wherever a move has put it.
+    for found in pkgutil.walk_packages(volunteer_app.__path__, "volunteer_app."):
+        if found.name.endswith(".forms"):
+            importlib.import_module(found.name)
     while stack:
         for sub in stack.pop().__subclasses__():
             stack.append(sub)
