@@ -20,7 +20,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -28,6 +27,9 @@ from wtforms import (
     TimeField,
     URLField,
 )
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import (
     Email,
     InputRequired,

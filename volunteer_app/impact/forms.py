@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import DecimalField, IntegerField, SelectField, StringField
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from volunteer_app.core.bounds import DateField

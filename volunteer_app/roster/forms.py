@@ -16,7 +16,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     RadioField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -25,6 +24,9 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 

@@ -23,7 +23,9 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from volunteer_app.core import confirm, submissions, transaction
 from volunteer_app.core.auth import (

@@ -30,7 +30,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from wtforms import SelectChoice
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from volunteer_app.core import transaction
 from volunteer_app.core.auth import (
