@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import decimal
 import math
+from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -104,6 +105,17 @@ EFFORT_CHOICES = [
 ]
 
 
+_T = TypeVar("_T")
+
+
+def _given(value: _T | None) -> _T:
+    """The value of a field with InputRequired, once the form has validated (the stubs type
+    every field's data as possibly None)."""
+    if value is None:
+        raise ValueError("a required field was read before the form validated")
+    return value
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -170,7 +182,7 @@ class OrganizationForm(FlaskForm):
 
     def details(self) -> OrganizationDetails:
         return OrganizationDetails(
-            name=self.name.data,
+            name=_given(self.name.data),
             slug=self.slug.data or "",
             kind=self.kind.data,
             website=self.website.data or "",
@@ -247,10 +259,10 @@ class _MetricFields:
 
     def metric_details(self) -> MetricDetails:
         return MetricDetails(
-            name=self.name.data,
-            unit=self.unit.data,
+            name=_given(self.name.data),
+            unit=_given(self.unit.data),
             kind=MetricKind(self.kind.data),
-            target=self.target.data,
+            target=_given(self.target.data),
             baseline=self.baseline.data,
             deadline_on=self.deadline_on.data,
             sms_keyword=self.sms_keyword.data or None,
@@ -390,11 +402,11 @@ class InitiativeForm(FlaskForm):
         return InitiativeDetails(
             organization_id=self.organization.data,
             cause_id=self.cause.data,
-            title=self.title.data,
+            title=_given(self.title.data),
             summary=self.summary.data or "",
             story=self.story.data or "",
             timezone=self.chosen_timezone,
-            minimum_age=self.minimum_age.data,
+            minimum_age=_given(self.minimum_age.data),
             neighborhood_ids=self.neighborhoods.data or [],
             skill_ids=self.skills.data or [],
             language_codes=self.languages.data or [],
@@ -499,10 +511,10 @@ class ShiftForm(FlaskForm):
 
     def details(self) -> ShiftDetails:
         return ShiftDetails(
-            starts_on=self.starts_on.data,
-            start_time=self.start_time.data,
-            end_time=self.end_time.data,
-            capacity=self.capacity.data,
+            starts_on=_given(self.starts_on.data),
+            start_time=_given(self.start_time.data),
+            end_time=_given(self.end_time.data),
+            capacity=_given(self.capacity.data),
             location_name=self.location_name.data or "",
             address=self.address.data or "",
             latitude=self.latitude.data,
