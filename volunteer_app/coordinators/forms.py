@@ -4,6 +4,7 @@ shifts and series, exports. Each form turns what was typed into the details its 
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import math
 from typing import TypeVar
@@ -203,6 +204,9 @@ class InviteForm(FlaskForm):
             Email(message=_l("Please give a valid email address.")),
         ],
     )
+
+    def address(self) -> str:
+        return _given(self.email.data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -561,6 +565,10 @@ class NewShiftForm(OneSubmission, ShiftForm):
     def is_series(self) -> bool:
         return bool(self.repeat_weekdays.data)
 
+    def series(self) -> tuple[list[int], dt.date]:
+        """The weekdays and last date of a series (validation asks for the date with the days)."""
+        return _given(self.repeat_weekdays.data), _given(self.repeat_until.data)
+
 
 class EditShiftForm(ShiftForm):
     scope = RadioField(
@@ -577,6 +585,9 @@ class DuplicateShiftForm(OneSubmission, FlaskForm):
     on_date = DateField(
         _l("New date"), validators=[InputRequired(message=_l("Please give a date."))]
     )
+
+    def new_date(self) -> dt.date:
+        return _given(self.on_date.data)
 
 
 # ---------------------------------------------------------------------------------------------
