@@ -71,15 +71,20 @@ def _no_email_typed() -> bool:
 def _brake_posts(setting: str, *, per_email: bool = False):
     """Limit the form's POSTs to the rate in config[setting], per client address or per email
     address typed. Showing the form (GET) is never limited."""
-    options = {"key_func": _email_typed, "exempt_when": _no_email_typed} if per_email else {}
-    return limiter.limit(lambda: current_app.config[setting], methods=["POST"], **options)
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        methods=["POST"],
+        key_func=_email_typed if per_email else None,
+        exempt_when=_no_email_typed if per_email else None,
+    )
 
 
 def load_user(token: str):
     """Flask-Login's user loader: the person whose login the session or remember-me cookie
     names, while that login lasts (one query)."""
     user = sessions.user_for_token(token, now=utcnow())
-    if user is not None:
+    # (user_for_token attaches the login it found to the person it returns)
+    if user is not None and user.login_session is not None:
         g.login_seen = sessions.seen_update(user.login_session, now=utcnow())
     return user
 

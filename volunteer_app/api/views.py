@@ -10,9 +10,11 @@ Only GET exists, so CSRF does not apply.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import json
 import re
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
 from flask_babel import gettext as _
@@ -65,7 +67,7 @@ def _json(payload: dict, status: int = 200) -> Response:
     if status == 200:
         response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
         response.set_etag(hashlib.sha256(body.encode()).hexdigest())
-        response = response.make_conditional(request)
+        response.make_conditional(request)  # (in place)
     else:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -126,8 +128,8 @@ def _date_range() -> tuple[dt.date | None, dt.date | None]:
 
 def _envelope(page: services.Page, data: list, endpoint: str, **meta) -> dict:
     def link(number: int) -> str:
-        args = request.args.to_dict()
-        args.update(page=number, per_page=page.per_page)
+        # (url_for takes values of any type; typed so, they are not checked against _external)
+        args: dict[str, Any] = {**request.args.to_dict(), "page": number, "per_page": page.per_page}
         return url_for(endpoint, _external=True, **(request.view_args or {}), **args)
 
     return {
@@ -197,7 +199,7 @@ def _totals(totals: reports.InitiativeTotals) -> dict:
     return {
         "volunteers": totals.volunteers,
         "hours": services.number(totals.hours),
-        "value_usd": services.number(totals.value_cents / 100),
+        "value_usd": services.number(decimal.Decimal(totals.value_cents) / 100),
     }
 
 

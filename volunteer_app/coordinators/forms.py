@@ -4,8 +4,10 @@ shifts and series, exports. Each form turns what was typed into the details its 
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import math
+from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,7 +22,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -28,6 +29,9 @@ from wtforms import (
     TimeField,
     URLField,
 )
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import (
     Email,
     InputRequired,
@@ -102,6 +106,17 @@ EFFORT_CHOICES = [
 ]
 
 
+_T = TypeVar("_T")
+
+
+def _given(value: _T | None) -> _T:
+    """The value of a field with InputRequired, once the form has validated (the stubs type
+    every field's data as possibly None)."""
+    if value is None:
+        raise ValueError("a required field was read before the form validated")
+    return value
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -168,7 +183,7 @@ class OrganizationForm(FlaskForm):
 
     def details(self) -> OrganizationDetails:
         return OrganizationDetails(
-            name=self.name.data,
+            name=_given(self.name.data),
             slug=self.slug.data or "",
             kind=self.kind.data,
             website=self.website.data or "",
@@ -189,6 +204,9 @@ class InviteForm(FlaskForm):
             Email(message=_l("Please give a valid email address.")),
         ],
     )
+
+    def address(self) -> str:
+        return _given(self.email.data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,10 +263,10 @@ class _MetricFields:
 
     def metric_details(self) -> MetricDetails:
         return MetricDetails(
-            name=self.name.data,
-            unit=self.unit.data,
+            name=_given(self.name.data),
+            unit=_given(self.unit.data),
             kind=MetricKind(self.kind.data),
-            target=self.target.data,
+            target=_given(self.target.data),
             baseline=self.baseline.data,
             deadline_on=self.deadline_on.data,
             sms_keyword=self.sms_keyword.data or None,
@@ -388,11 +406,11 @@ class InitiativeForm(FlaskForm):
         return InitiativeDetails(
             organization_id=self.organization.data,
             cause_id=self.cause.data,
-            title=self.title.data,
+            title=_given(self.title.data),
             summary=self.summary.data or "",
             story=self.story.data or "",
             timezone=self.chosen_timezone,
-            minimum_age=self.minimum_age.data,
+            minimum_age=_given(self.minimum_age.data),
             neighborhood_ids=self.neighborhoods.data or [],
             skill_ids=self.skills.data or [],
             language_codes=self.languages.data or [],
@@ -497,10 +515,10 @@ class ShiftForm(FlaskForm):
 
     def details(self) -> ShiftDetails:
         return ShiftDetails(
-            starts_on=self.starts_on.data,
-            start_time=self.start_time.data,
-            end_time=self.end_time.data,
-            capacity=self.capacity.data,
+            starts_on=_given(self.starts_on.data),
+            start_time=_given(self.start_time.data),
+            end_time=_given(self.end_time.data),
+            capacity=_given(self.capacity.data),
             location_name=self.location_name.data or "",
             address=self.address.data or "",
             latitude=self.latitude.data,
@@ -547,6 +565,10 @@ class NewShiftForm(OneSubmission, ShiftForm):
     def is_series(self) -> bool:
         return bool(self.repeat_weekdays.data)
 
+    def series(self) -> tuple[list[int], dt.date]:
+        """The weekdays and last date of a series (validation asks for the date with the days)."""
+        return _given(self.repeat_weekdays.data), _given(self.repeat_until.data)
+
 
 class EditShiftForm(ShiftForm):
     scope = RadioField(
@@ -563,6 +585,9 @@ class DuplicateShiftForm(OneSubmission, FlaskForm):
     on_date = DateField(
         _l("New date"), validators=[InputRequired(message=_l("Please give a date."))]
     )
+
+    def new_date(self) -> dt.date:
+        return _given(self.on_date.data)
 
 
 # ---------------------------------------------------------------------------------------------

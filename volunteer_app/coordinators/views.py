@@ -156,6 +156,8 @@ def new_initiative():
 def initiative(initiative_id: int):
     require_initiative(initiative_id)
     loaded = manage.initiative_for_management(initiative_id)
+    if loaded is None:  # require_initiative found it; only a delete since then loses it
+        abort(404)
     page = services.initiative_overview(loaded, now=utcnow())
     return render_template(
         "coordinators/initiative.html",
@@ -367,12 +369,9 @@ def new_shift(initiative_id: int):
             return repeat
         transaction.refusal_shows(lambda error: page(error.status_code))
         if form.is_series:
+            weekdays, until_on = form.series()
             created = scheduling.create_series(
-                initiative,
-                form.details(),
-                weekdays=form.repeat_weekdays.data,
-                until_on=form.repeat_until.data,
-                now=now,
+                initiative, form.details(), weekdays=weekdays, until_on=until_on, now=now
             )
         else:
             created = [scheduling.create_shift(initiative, form.details(), now=now)]
@@ -538,7 +537,7 @@ def duplicate_shift(shift_id: int):
     if (repeat := submissions.claim(form, now=utcnow())) is not None:
         return repeat
     transaction.refusal_goes_to(url_for(".shift", shift_id=shift_id) + "#duplicate")
-    copy = scheduling.duplicate_shift(shift, form.on_date.data, now=utcnow())
+    copy = scheduling.duplicate_shift(shift, form.new_date(), now=utcnow())
     done = submissions.saved(form, url_for(".shift", shift_id=copy.id))
     flash(_("Shift copied. Its text code is %(code)s.", code=copy.code), "success")
     return redirect(done, 303)
@@ -661,7 +660,7 @@ def invite(org_id: int):
     if not form.validate_on_submit():
         return _organization_page(org, form, status=400)
     transaction.refusal_shows(lambda error: _organization_page(org, form, status=error.status_code))
-    invitation = orgs.invite_coordinator(org, form.email.data)
+    invitation = orgs.invite_coordinator(org, form.address())
     # Nothing is written: the signed link is the invitation, so it is shown here to copy
     # as well as mailed.
     orgs.send_invitation(invitation, invited_by=_me())

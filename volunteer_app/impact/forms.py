@@ -3,14 +3,19 @@ of a volunteer hour (admins)."""
 
 from __future__ import annotations
 
+from typing import TypedDict, TypeVar
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import DecimalField, IntegerField, SelectField, StringField
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from volunteer_app.core.bounds import DateField
 from volunteer_app.core.submissions import OneSubmission
-from volunteer_app.impact.rates import REGIONS
+from volunteer_app.impact.rates import REGIONS, dollars_to_cents
 
 
 def _id_or_none(value):
@@ -20,13 +25,23 @@ def _id_or_none(value):
     return int(value)
 
 
+_T = TypeVar("_T")
+
+
+def _given(value: _T | None) -> _T:
+    """The value of a field with DataRequired, once the form has validated (the stubs type
+    every field's data as possibly None)."""
+    if value is None:
+        raise ValueError("a required field was read before the form validated")
+    return value
+
+
 def _strip_upper(value):
     return value.strip().upper() if isinstance(value, str) else value
 
 
-class ReportFilterForm(FlaskForm):
-    """Which period and which part of the program a dashboard shows. An invalid field is
-    reported and left out, never a 500."""
+class PeriodFilterForm(FlaskForm):
+    """Which period a report shows. An invalid field is reported and left out, never a 500."""
 
     class Meta:
         csrf = False
@@ -34,6 +49,27 @@ class ReportFilterForm(FlaskForm):
     # "from" is a Python keyword, so the attribute and the URL parameter differ.
     from_on = DateField(_l("From"), name="from", validators=[Optional()])
     to_on = DateField(_l("To"), name="to", validators=[Optional()])
+
+    def validate_to_on(self, field):
+        if field.data and self.from_on.data and field.data < self.from_on.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+    def valid(self, name: str):
+        """A field's value, or None when it is missing, invalid or not on this form."""
+        field = getattr(self, name, None)
+        if field is None or field.errors:
+            return None
+        return field.data
+
+
+class PublicFilterForm(PeriodFilterForm):
+    """The public initiative page filters only by dates."""
+
+
+class ReportFilterForm(PeriodFilterForm):
+    """Which period and which part of the program a dashboard shows. An invalid field is
+    reported and left out, never a 500."""
+
     organization = SelectField(_l("Organization"), coerce=_id_or_none, validators=[Optional()])
     initiative = SelectField(_l("Initiative"), coerce=_id_or_none, validators=[Optional()])
     cause = SelectField(_l("Cause"), coerce=_id_or_none, validators=[Optional()])
@@ -56,22 +92,14 @@ class ReportFilterForm(FlaskForm):
             SelectChoice(r, _l("National (US)") if r == "US" else r) for r in regions
         ]
 
-    def validate_to_on(self, field):
-        if field.data and self.from_on.data and field.data < self.from_on.data:
-            raise ValidationError(_l("The end date is before the start date."))
 
-    def valid(self, name: str):
-        """A field's value, or None when it is missing, invalid or not on this form."""
-        field = getattr(self, name, None)
-        if field is None or field.errors:
-            return None
-        return field.data
+class RateValues(TypedDict):
+    """What add_rate and update_rate take from the rate form."""
 
-
-class PublicFilterForm(ReportFilterForm):
-    """The public initiative page filters only by dates."""
-
-    organization = initiative = cause = region = None
+    year: int
+    region: str
+    cents: int
+    source: str
 
 
 class RateForm(FlaskForm):
@@ -101,6 +129,14 @@ class RateForm(FlaskForm):
     source = StringField(
         _l("Source"), default="Independent Sector", validators=[Optional(), Length(max=200)]
     )
+
+    def values(self) -> RateValues:
+        return RateValues(
+            year=_given(self.year.data),
+            region=_given(self.region.data),
+            cents=dollars_to_cents(_given(self.dollars.data)),
+            source=self.source.data or "",
+        )
 
     def validate_region(self, field):
         if field.data not in REGIONS:

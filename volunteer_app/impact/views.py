@@ -6,6 +6,7 @@ settings (admins), and `flask impact`."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 from dataclasses import dataclass
 
@@ -36,7 +37,13 @@ from volunteer_app.core.spreadsheet import csv_bytes
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
 from volunteer_app.impact import charts, goal_lists, rates, reports
-from volunteer_app.impact.forms import NewRateForm, PublicFilterForm, RateForm, ReportFilterForm
+from volunteer_app.impact.forms import (
+    NewRateForm,
+    PeriodFilterForm,
+    PublicFilterForm,
+    RateForm,
+    ReportFilterForm,
+)
 from volunteer_app.impact.reports import Period, ReportRequest, Scope
 from volunteer_app.initiatives.models import Initiative
 from volunteer_app.reference.models import Cause
@@ -70,7 +77,7 @@ def _presets(today: dt.date) -> list[tuple[str, Period]]:
     ]
 
 
-def _period_from(form: ReportFilterForm, default: Period) -> Period:
+def _period_from(form: PeriodFilterForm, default: Period) -> Period:
     from_on, to_on = form.valid("from_on"), form.valid("to_on")
     if from_on and to_on:
         return Period(from_on, to_on)
@@ -589,13 +596,7 @@ def rates_index():
         if (repeat := submissions.claim(form, now=utcnow())) is not None:
             return repeat
         transaction.refusal_shows(lambda error: _rates_page(form, today), on=form.year)
-        rate = rates.add_rate(
-            year=form.year.data,
-            region=form.region.data,
-            cents=rates.dollars_to_cents(form.dollars.data),
-            source=form.source.data or "",
-            today=today,
-        )
+        rate = rates.add_rate(**form.values(), today=today)
         submissions.saved(form, url_for("impact.rates_index"))
         flash(
             _("Added the %(year)d rate for %(region)s.", year=rate.year, region=rate.region),
@@ -627,7 +628,7 @@ def rate_edit(rate_id: int):
     rate = rates.get_rate(rate_id)
     form = RateForm(obj=rate)
     if request.method == "GET":
-        form.dollars.data = rate.cents / 100
+        form.dollars.data = decimal.Decimal(rate.cents) / 100
     today = local(utcnow(), reports.program_timezone()).date()
 
     def page():
@@ -635,14 +636,7 @@ def rate_edit(rate_id: int):
 
     if form.validate_on_submit():
         transaction.refusal_shows(lambda error: page(), on=form.year)
-        rates.update_rate(
-            rate,
-            year=form.year.data,
-            region=form.region.data,
-            cents=rates.dollars_to_cents(form.dollars.data),
-            source=form.source.data or "",
-            today=today,
-        )
+        rates.update_rate(rate, **form.values(), today=today)
         flash(_("Saved the rate."), "success")
         return redirect(url_for("impact.rates_index"))
     return page()

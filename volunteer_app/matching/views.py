@@ -217,7 +217,7 @@ def invite(shift_id: int):
         flash(_("Choose people from the list."), "error")
         return redirect(back, 303)
     if not confirm.confirmed():
-        return _ask_before_inviting(form, back)
+        return _ask_before_inviting(form.people.data, back)
     if (repeat := submissions.claim(form, now=utcnow())) is not None:
         return repeat
     transaction.refusal_goes_to(back)
@@ -241,14 +241,14 @@ def invite(shift_id: int):
     return redirect(back, 303)
 
 
-def _ask_before_inviting(form: InviteForm, back: str):
-    """The confirm page: how many texts and mails the invitations send."""
-    reach = services.reach_of(form.people.data)
+def _ask_before_inviting(people: list[int], back: str):
+    """The confirm page: how many texts and mails the invitations to `people` send."""
+    reach = services.reach_of(people)
     return confirm.ask_first(
         title=ngettext(
             "Invite %(num)d person to this shift?",
             "Invite %(num)d people to this shift?",
-            len(form.people.data),
+            len(people),
         ),
         consequences=[
             ngettext(

@@ -4,6 +4,8 @@ blueprint keeps its first name, "initiatives", so the endpoints read as they alw
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_login import current_user, login_required
@@ -59,7 +61,8 @@ def index():
 
 def _page_url(number: int) -> str:
     """This list with the same filters, on page `number`."""
-    args = request.args.to_dict(flat=False)
+    # (url_for takes values of any type; typed so, they are not checked against _external)
+    args: dict[str, Any] = request.args.to_dict(flat=False)
     args["page"] = [str(number)]
     return url_for("initiatives.index", **args)
 

@@ -8,6 +8,7 @@ Forms whose fields depend on the roster (attendance, one value per metric) are b
 from __future__ import annotations
 
 import decimal
+from typing import TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,7 +17,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     RadioField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -25,6 +25,9 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -34,6 +37,17 @@ from volunteer_app.core.submissions import OneSubmission
 from volunteer_app.impact.outcomes import MAX_VALUE
 
 ROUNDING_CHOICES = (1, 5, 6, 10, 15, 30, 60)
+
+_T = TypeVar("_T")
+
+
+def given(value: _T | None) -> _T:
+    """The value of a field its validators require (InputRequired, or a validate_ method that
+    refuses a blank), once the form has validated: the stubs type every field's data as
+    possibly None."""
+    if value is None:
+        raise ValueError("a required field was read before the form validated")
+    return value
 
 
 def _when_full_field() -> RadioField:

@@ -23,7 +23,9 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from volunteer_app.core import confirm, submissions, transaction
 from volunteer_app.core.auth import (
@@ -145,11 +147,12 @@ def walk_in_existing(shift_id: int):
     form = forms.FindWalkInForm(prefix="find")
     if not form.validate_on_submit():
         return _render_roster(shift, now=now, find_form=form)
-    person = shift_queries.find_person(form.lookup.data)
+    person = shift_queries.find_person(forms.given(form.lookup.data))
     if person is None:
-        form.lookup.errors.append(
-            _("Nobody has that email or phone. Add them as a new volunteer below.")
-        )
+        form.lookup.errors = [
+            *form.lookup.errors,
+            _("Nobody has that email or phone. Add them as a new volunteer below."),
+        ]
         return _render_roster(shift, now=now, find_form=form)
     if (repeat := submissions.claim(form, now=now)) is not None:
         return repeat
@@ -172,8 +175,8 @@ def walk_in_new(shift_id: int):
         return repeat
     transaction.refusal_goes_to(url_for(".roster", shift_id=shift.id, _anchor="walk-in"))
     result, person, created = signups.add_new_walk_in(
-        form.name.data,
-        form.phone.data,
+        forms.given(form.name.data),
+        forms.given(form.phone.data),
         shift,
         agreed_to_texts=form.agreed_to_texts.data,
         now=now,
@@ -351,7 +354,7 @@ def _public_shift_or_404(code: str) -> Shift:
 def _checkin_shift() -> Shift:
     """The shift of this check-in request, looked up once (the brake asks for it too)."""
     if "checkin_shift" not in g:
-        g.checkin_shift = _public_shift_or_404(request.view_args["code"])
+        g.checkin_shift = _public_shift_or_404((request.view_args or {}).get("code", ""))
     return g.checkin_shift
 
 
@@ -553,7 +556,11 @@ def hours_edit(entry_id: int):
     if form.validate_on_submit():
         transaction.refusal_shows(lambda refusal: page(), on=form.hours)
         hours.correct_hours(
-            entry, minutes=form.minutes, by=_me(), reason=form.reason.data, now=utcnow()
+            entry,
+            minutes=form.minutes,
+            by=_me(),
+            reason=forms.given(form.reason.data),
+            now=utcnow(),
         )
         flash(_("Hours corrected. The change is in the trail below."), "success")
         return redirect(url_for(".hours_edit", entry_id=entry.id), 303)
@@ -590,9 +597,9 @@ def initiative_outcomes(initiative_id: int):
         outcomes.record_partner_report(
             initiative,
             form.metric_id.data,
-            form.value.data,
-            period_start_on=form.period_start_on.data,
-            period_end_on=form.period_end_on.data,
+            forms.given(form.value.data),
+            period_start_on=forms.given(form.period_start_on.data),
+            period_end_on=forms.given(form.period_end_on.data),
             note=form.note.data or "",
             by=_me(),
             now=utcnow(),
@@ -635,7 +642,9 @@ def void_outcome_record(record_id: int):
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back, 303)
-    outcomes.void_outcome(record, by=_me(), reason=form.reason.data.strip(), now=utcnow())
+    outcomes.void_outcome(
+        record, by=_me(), reason=forms.given(form.reason.data).strip(), now=utcnow()
+    )
     flash(_("The value is withdrawn; it stays in the list, struck through."), "success")
     return redirect(back, 303)
 

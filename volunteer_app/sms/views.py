@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -30,7 +31,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from wtforms import SelectChoice
+
+# New in WTForms 3.3, which the stubs (types-wtforms 3.2) do not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from volunteer_app.core import transaction
 from volunteer_app.core.auth import (
@@ -117,7 +120,9 @@ def _committed(handle: Callable[[], str | None]) -> str | None:
             db.session.rollback()
             if attempt >= RACE_ATTEMPTS or not lost_race(exc):
                 raise
-            logger.warning("inbound SMS lost a race, try %d: %s", attempt, exc.orig)
+            # (lost_race is true only of an OperationalError, which carries the driver's error)
+            orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+            logger.warning("inbound SMS lost a race, try %d: %s", attempt, orig)
         # A little random wait, so the losers do not collide again in step.
         time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * attempt))
         attempt += 1
