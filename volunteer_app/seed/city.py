@@ -8,7 +8,8 @@ The demo city is built first, as `flask seed demo` builds it; the bulk rows are 
 Python and written with Core bulk inserts in chunks (the ORM's unit of work would take many
 minutes), under the same rules as the demo and the services:
 
-- every shift's `spots_taken` equals its confirmed, attended and no-show signups and never
+- every shift's `spots_taken` equals its confirmed, attended and no-show signups (the shifts go
+  in at 0 and shifts.services.recount_spots counts them once the signups are in) and never
   exceeds its capacity; waitlists run 1..n and only on full shifts ahead; a cancelled shift
   holds nobody; nobody holds two overlapping shifts or is on a shift below its minimum age;
 - phones are E.164 and unique, emails unique, shift codes unique (five digits, the demo's
@@ -74,9 +75,11 @@ from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
 from volunteer_app.seed import reference as ref
 from volunteer_app.seed.demo import build_demo_city
 from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupSource, SignupStatus
+from volunteer_app.shifts.services import recount_spots
 
 RANDOM_SEED = 2027
 CHUNK = 10_000
+RECOUNT_CHUNK = 5_000  # shift ids per recount_spots, clear of SQLite's parameter limit
 MAX_SCALE = 4.0  # five-digit shift codes run out beyond it
 
 # What scale 1.0 adds to the demo city.
@@ -514,7 +517,6 @@ class _CityBuilder:
                 else None,
                 "neighborhood_id": hood.id if hood else None,
                 "capacity": rng.randint(5, 30),
-                "spots_taken": 0,
                 "role": rng.choice((None, None, "Team member", "Greeter", "Crew lead")),
                 "description": ("Cancelled: heavy rain is forecast. " if cancelled else "")
                 + "Gloves, tools and water are provided.",
@@ -623,7 +625,6 @@ class _CityBuilder:
                 if signup["status"] != SignupStatus.CANCELLED:
                     person.busy.append((starts_at, ends_at))
                 self.signups.append(signup)
-            row["spots_taken"] = taken
             if taken:
                 row["updated_at"] = max(row["updated_at"], joined[min(taken, len(joined)) - 1][0])
             # Now and then someone cancels; they keep their row, without a spot.
@@ -901,6 +902,10 @@ class _CityBuilder:
         self._insert(Shift.__table__, [s.row for s in self.shifts], "shifts")
         self.added["upcoming shifts"] = sum(s.row["starts_at"] > self.now for s in self.shifts)
         self._insert(Signup.__table__, self.signups, "signups")
+        # The shifts went in at the column's 0; their counts are the services' to set.
+        shift_ids = [s.row["id"] for s in self.shifts]
+        for start in range(0, len(shift_ids), RECOUNT_CHUNK):
+            recount_spots(shift_ids[start : start + RECOUNT_CHUNK])
         self._insert(HoursEntry.__table__, self.hours, "hours entries")
         self._insert(HoursAudit.__table__, self.audits)
         self._insert(OutcomeRecord.__table__, self.outcomes, "outcome records")
