@@ -2,7 +2,7 @@
 
 Builds a throwaway database (a temporary SQLite file by default, or a fresh PostgreSQL database
 created next to the one `--database-url` names and dropped afterwards) holding the city of `flask
-seed city` (volunteer_app/seed/city.py: the demo city plus 50,000 volunteers, 200,000 signups,
+seed city` (volunteer_app/seed/city/: the demo city plus 50,000 volunteers, 200,000 signups,
 150,000 hours entries and 20,000 outcome records at scale 1.0), then maintained as a deployment
 would be (ANALYZE; VACUUM ANALYZE on PostgreSQL, as autovacuum does); then renders the program
 dashboard and its page of every goal (as an admin) and the public page of the busiest initiative
@@ -50,7 +50,7 @@ TZ = "America/New_York"
 
 
 def build_city(scale: float, now: dt.datetime):
-    """The city of `flask seed city` (volunteer_app/seed/city.py) at this scale; returns the
+    """The city of `flask seed city` (volunteer_app/seed/city/) at this scale; returns the
     public initiative with the most approved hours, and the counts."""
     from volunteer_app.hours.models import HoursEntry, HoursStatus
     from volunteer_app.initiatives.models import Initiative, InitiativeStatus

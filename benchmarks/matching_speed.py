@@ -5,7 +5,7 @@ every volunteer, at city scale.
 
 Builds a throwaway database (an SQLite file in a temporary folder, or, given a PostgreSQL URL,
 a database of its own that is dropped at the end) holding the city of `flask seed city`
-(volunteer_app/seed/city.py: at scale 1.0 the demo city plus 50,000 volunteers with causes,
+(volunteer_app/seed/city/: at scale 1.0 the demo city plus 50,000 volunteers with causes,
 skills, languages and weekly availability, 200 initiatives, 20,000 shifts of which about 5,000
 ahead, about 200,000 signups and a week of invitations), then times `recommend_shifts` and
 `rank_candidates`, each the median of several runs after a warm-up. Targets: 50 ms and 200 ms.

@@ -1,5 +1,5 @@
 """`flask seed demo`: a whole demo city, so every page is alive on the first run;
-`flask seed city`: the demo city grown to a city's size (seed/city.py);
+`flask seed city`: the demo city grown to a city's size (seed/city/);
 `flask seed logins`: who to log in as.
 
 The city itself is built in seed/demo.py from the data in seed/reference.py and seed/plans.py.
