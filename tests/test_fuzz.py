@@ -49,7 +49,7 @@ from tests.factories import (
     make_user,
 )
 from volunteer_app import create_app
-from volunteer_app.accounts import services as account_services
+from volunteer_app.accounts import password_reset
 from volunteer_app.accounts.models import Role
 from volunteer_app.core import bounds
 from volunteer_app.core.db import utcnow
@@ -260,7 +260,7 @@ def world(app, db):
     from volunteer_app.accounts.organizations import invite_coordinator
 
     coordinator_invitation = invite_coordinator(make_organization("Library"), volunteer.email)
-    reset = account_services.make_password_reset_token(waiting, now=now)
+    reset = password_reset.make_password_reset_token(waiting, now=now)
     db.session.commit()
     return World(
         emails={
