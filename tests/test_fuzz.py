@@ -59,8 +59,8 @@ from volunteer_app.extensions import db as _db
 from volunteer_app.hours.models import HoursStatus
 from volunteer_app.impact.models import VolunteerHourRate
 from volunteer_app.initiatives.models import InitiativeStatus
+from volunteer_app.matching.invitations import invitation_token
 from volunteer_app.matching.models import Invitation
-from volunteer_app.matching.services import invitation_token
 from volunteer_app.reference.models import Language, Skill
 
 EXAMPLES_PER_FORM = 10
