@@ -49,7 +49,7 @@ from tests.factories import (
     make_user,
 )
 from volunteer_app import create_app
-from volunteer_app.accounts import services as account_services
+from volunteer_app.accounts import password_reset
 from volunteer_app.accounts.models import Role
 from volunteer_app.core import bounds
 from volunteer_app.core.db import utcnow
@@ -59,8 +59,8 @@ from volunteer_app.extensions import db as _db
 from volunteer_app.hours.models import HoursStatus
 from volunteer_app.impact.models import VolunteerHourRate
 from volunteer_app.initiatives.models import InitiativeStatus
+from volunteer_app.matching.invitations import invitation_token
 from volunteer_app.matching.models import Invitation
-from volunteer_app.matching.services import invitation_token
 from volunteer_app.reference.models import Language, Skill
 
 EXAMPLES_PER_FORM = 10
@@ -260,7 +260,7 @@ def world(app, db):
     from volunteer_app.accounts.organizations import invite_coordinator
 
     coordinator_invitation = invite_coordinator(make_organization("Library"), volunteer.email)
-    reset = account_services.make_password_reset_token(waiting, now=now)
+    reset = password_reset.make_password_reset_token(waiting, now=now)
     db.session.commit()
     return World(
         emails={

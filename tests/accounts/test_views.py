@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_user
-from volunteer_app.accounts import services
+from volunteer_app.accounts import password_reset, services
 from volunteer_app.accounts.models import User, availability_bit
 from volunteer_app.accounts.passwords import verify_password
 from volunteer_app.core.db import utcnow
@@ -360,7 +360,7 @@ def test_reset_link_from_the_mail_sets_a_new_password_once(app, db, client, auth
 def test_an_expired_reset_link_is_refused(app, db, client, ana):
     max_age = app.config["PASSWORD_RESET_MAX_AGE"]
     issued_at = utcnow() - dt.timedelta(seconds=max_age + 60)
-    token = services.make_password_reset_token(ana, now=issued_at)
+    token = password_reset.make_password_reset_token(ana, now=issued_at)
 
     response = client.get(f"/password/reset/{token}", follow_redirects=True)
 
@@ -369,7 +369,7 @@ def test_an_expired_reset_link_is_refused(app, db, client, ana):
 
 
 def test_an_expired_link_cannot_set_a_password(app, db, client, auth, ana, monkeypatch):
-    token = services.make_password_reset_token(ana, now=utcnow())
+    token = password_reset.make_password_reset_token(ana, now=utcnow())
     page = f"/password/reset/{token}"
     form_token = csrf_token(client, page)
     monkeypatch.setitem(app.config, "PASSWORD_RESET_MAX_AGE", -1)
@@ -383,7 +383,7 @@ def test_an_expired_link_cannot_set_a_password(app, db, client, auth, ana, monke
 
 
 def test_reset_form_checks_the_new_password(db, client, auth, ana):
-    token = services.make_password_reset_token(ana, now=utcnow())
+    token = password_reset.make_password_reset_token(ana, now=utcnow())
     page = f"/password/reset/{token}"
     response = auth.post(page, {"password": "short", "password_confirm": "short"})
     assert response.status_code == 200

@@ -16,7 +16,7 @@ from tests.matching.conftest import SATURDAY, SATURDAY_MORNING, SUNDAY, local, s
 from volunteer_app.accounts.models import Role, User
 from volunteer_app.core.mail import outbox
 from volunteer_app.core.submissions import new_token
-from volunteer_app.matching import services
+from volunteer_app.matching import invitations
 from volunteer_app.matching.models import Invitation, InvitationStatus
 from volunteer_app.reference.settings import get_setting
 from volunteer_app.shifts.models import Signup, SignupStatus
@@ -196,7 +196,7 @@ def test_visitors_get_the_soonest_order(db, client, city, now):
 
 
 def invite(city, people, shift, now):
-    outcome = services.invite_volunteers(
+    outcome = invitations.invite_volunteers(
         shift, [p.id for p in people], invited_by=city.coordinator, now=now
     )
     from volunteer_app.extensions import db
@@ -207,7 +207,7 @@ def invite(city, people, shift, now):
 
 def test_the_link_signs_up_after_logging_in(db, client, auth, city, maria, shift, now):
     (invitation,) = invite(city, [maria], shift, now)
-    link = f"/i/{services.invitation_token(invitation)}"
+    link = f"/i/{invitations.invitation_token(invitation)}"
 
     response = client.get(link)
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
@@ -226,7 +226,7 @@ def test_the_link_signs_up_after_logging_in(db, client, auth, city, maria, shift
 def test_someone_elses_link_is_not_found(db, client, login, city, maria, shift, now):
     (invitation,) = invite(city, [maria], shift, now)
     login(make_user("other@example.org"))
-    token = services.invitation_token(invitation)
+    token = invitations.invitation_token(invitation)
     assert client.get(f"/i/{token}").status_code == 404
     response = client.post(f"/i/{token}/yes", data={"csrf_token": csrf_token(client, "/")})
     assert response.status_code == 404
@@ -236,7 +236,7 @@ def test_someone_elses_link_is_not_found(db, client, login, city, maria, shift, 
 
 def test_not_this_time_needs_no_login(db, client, city, maria, shift, now):
     (invitation,) = invite(city, [maria], shift, now)
-    link = f"/i/{services.invitation_token(invitation)}/no"
+    link = f"/i/{invitations.invitation_token(invitation)}/no"
     page = client.get(link)
     assert page.status_code == 200 and "Not this time" in text(page)
     response = client.post(link, data={"csrf_token": csrf_token(client, link)})

@@ -1,5 +1,6 @@
-"""Accounts: registering, logging in, password-reset links, the volunteer profile, SMS consent
-given on the web, and making admins and coordinators from the command line.
+"""Accounts: registering, logging in, the volunteer profile, SMS consent given on the web,
+and making admins and coordinators from the command line (password-reset links are in
+accounts/password_reset.py).
 
 The SMS consent text lives here, next to the version it is recorded under: whoever changes
 `sms_consent_text` bumps `SMS_CONSENT_VERSION` in config.py in the same commit.
@@ -9,19 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import hmac
-import logging
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from volunteer_app.accounts.models import (
     DAY_PARTS,
@@ -34,15 +30,11 @@ from volunteer_app.accounts.models import (
     availability_bit,
 )
 from volunteer_app.accounts.passwords import hash_password, needs_rehash, verify_password
-from volunteer_app.accounts.sessions import end_every_login_session
 from volunteer_app.core.errors import DomainError, NotFound
-from volunteer_app.core.mail import MailError, send_mail
 from volunteer_app.core.phone import InvalidPhone, to_e164
 from volunteer_app.core.time import local
 from volunteer_app.extensions import db
 from volunteer_app.reference.models import Cause, Language, Neighborhood, Skill
-
-logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -52,7 +44,6 @@ MAX_TRAVEL_MILES = 500
 MAX_AGE_YEARS = 120
 WEEKDAYS = 7
 CONSENT_SOURCE_WEB = "web"
-PASSWORD_RESET_SALT = "password-reset"  # noqa: S105 - a salt, not a secret
 ZIP_CODE_RE = re.compile(r"[0-9]{5}")
 
 
@@ -75,10 +66,6 @@ class PhoneTaken(FieldError):
 
 class AccountInactive(DomainError):
     status_code = 403
-
-
-class InvalidResetLink(DomainError):
-    status_code = 400
 
 
 # --- SMS consent -------------------------------------------------------------------------
@@ -249,9 +236,18 @@ def _phone_or_none(raw: str | None) -> str | None:
         return None
 
 
-def _language_or_default(code: str | None) -> str:
+def language_or_default(code: str | None) -> str:
     languages: dict[str, str] = current_app.config["LANGUAGES"]
     return code if code in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link on PUBLIC_BASE_URL, for mails; works outside a request too."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 # --- Registering and logging in ----------------------------------------------------------
@@ -285,7 +281,7 @@ def register_user(
         password_hash=hash_password(password),
         role=Role.VOLUNTEER,
         phone=phone,
-        preferred_language=_language_or_default(preferred_language),
+        preferred_language=language_or_default(preferred_language),
         created_at=now,
         last_login_at=now,
     )
@@ -322,117 +318,6 @@ def authenticate(email: str, password: str, *, now: dt.datetime) -> User | None:
         user.password_hash = hash_password(password)
     user.last_login_at = now
     db.session.flush()
-    return user
-
-
-# --- Password reset ----------------------------------------------------------------------
-
-
-class _ClockSigner(TimestampSigner):
-    """A timestamp signer that takes the time from the caller's `now`, so services stay
-    testable without clock tricks and links expire exactly PASSWORD_RESET_MAX_AGE later."""
-
-    def __init__(self, *args, now: dt.datetime | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.now = now
-
-    def get_timestamp(self) -> int:
-        return int(self.now.timestamp()) if self.now is not None else super().get_timestamp()
-
-
-def _reset_serializer(now: dt.datetime) -> URLSafeTimedSerializer:
-    config = current_app.config
-    # Newest key last: links made before a key rotation keep working until they expire.
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(
-        keys, salt=PASSWORD_RESET_SALT, signer=_ClockSigner, signer_kwargs={"now": now}
-    )
-
-
-def _password_fingerprint(user: User) -> str:
-    # Part of the token: once the password changes, every link made before stops working.
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:24]
-
-
-def make_password_reset_token(user: User, *, now: dt.datetime) -> str:
-    return _reset_serializer(now).dumps({"user": user.id, "pw": _password_fingerprint(user)})
-
-
-def user_for_reset_token(token: str, *, now: dt.datetime) -> User:
-    """The person a reset link was made for, while the link is good: signed by us, younger
-    than PASSWORD_RESET_MAX_AGE, and the password unchanged since (so each link works once)."""
-    refused = InvalidResetLink(
-        _("This password reset link has expired or was already used. Ask for a new one.")
-    )
-    if len(token) > 512:
-        raise refused
-    try:
-        payload = _reset_serializer(now).loads(
-            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"]
-        )
-    except BadSignature:  # also SignatureExpired
-        raise refused from None
-    if not isinstance(payload, dict):
-        raise refused
-    user_id, fingerprint = payload.get("user"), payload.get("pw")
-    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
-        raise refused
-    user = db.session.get(User, user_id)
-    if (
-        user is None
-        or not user.active
-        or not hmac.compare_digest(fingerprint, _password_fingerprint(user))
-    ):
-        raise refused
-    return user
-
-
-def public_url(endpoint: str, **values) -> str:
-    """An absolute link on PUBLIC_BASE_URL, for mails; works outside a request too."""
-    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
-
-
-def request_password_reset(email: str, *, now: dt.datetime) -> None:
-    """Mail a reset link to the active account with this email, if there is one.
-
-    Says nothing either way: the page answers the same whether or not the account exists.
-    Writes nothing, so the mail can go out at once; a failing mail server is logged, not
-    shown, for the same reason.
-    """
-    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active or not user.email:
-        logger.info("password reset asked for an unknown or inactive email")
-        return
-    token = make_password_reset_token(user, now=now)
-    config = current_app.config
-    link = public_url("accounts.reset_password", token=token)
-    with force_locale(_language_or_default(user.preferred_language)):
-        subject = _("Reset your %(program)s password", program=config["PROGRAM_NAME"])
-        body = render_template(
-            "accounts/mail/password_reset.txt",
-            user=user,
-            link=link,
-            minutes=config["PASSWORD_RESET_MAX_AGE"] // 60,
-            program_name=config["PROGRAM_NAME"],
-        )
-    try:
-        send_mail(user.email, subject, body)
-    except MailError:
-        logger.exception("could not send the password reset mail to user %s", user.id)
-
-
-def reset_password(token: str, new_password: str, *, now: dt.datetime) -> User:
-    """Set a new password through a reset link; the link stops working at once, and every
-    browser logged in as this person is logged out (a stolen laptop included)."""
-    user = user_for_reset_token(token, now=now)
-    check_password_rules(new_password)
-    user.password_hash = hash_password(new_password)
-    db.session.flush()
-    end_every_login_session(user, now=now)
     return user
 
 

@@ -10,7 +10,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from volunteer_app.accounts import services, sessions
+from volunteer_app.accounts import password_reset, services, sessions
 from volunteer_app.accounts.forms import (
     ForgotPasswordForm,
     LoginForm,
@@ -18,7 +18,7 @@ from volunteer_app.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from volunteer_app.accounts.services import InvalidResetLink
+from volunteer_app.accounts.password_reset import InvalidResetLink
 from volunteer_app.core import submissions, transaction
 from volunteer_app.core.time import utcnow
 from volunteer_app.extensions import limiter
@@ -200,7 +200,7 @@ def logout_everywhere():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data, now=utcnow())
+        password_reset.request_password_reset(form.email.data, now=utcnow())
         minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
         flash(
             _(
@@ -230,9 +230,9 @@ def reset_password(token: str):
 
     transaction.refusal_shows(refused, on=transaction.PAGE)
     if not form.validate_on_submit():
-        services.user_for_reset_token(token, now=utcnow())
+        password_reset.user_for_reset_token(token, now=utcnow())
         return page()
-    user = services.reset_password(token, form.password.data, now=utcnow())
+    user = password_reset.reset_password(token, form.password.data, now=utcnow())
     _start_login(user)
     login_user(user)
     flash(_("Your new password is saved and you are logged in."), "success")

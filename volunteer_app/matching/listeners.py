@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from volunteer_app.core import signals
-from volunteer_app.matching.services import mark_invitation_accepted
+from volunteer_app.matching.invitations import mark_invitation_accepted
 from volunteer_app.shifts.models import Shift, Signup
 
 

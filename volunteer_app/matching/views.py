@@ -21,7 +21,7 @@ from volunteer_app.core.db import utcnow
 from volunteer_app.core.errors import DomainError, NotFound
 from volunteer_app.core.forms import ActionForm
 from volunteer_app.initiatives.access import require_initiative
-from volunteer_app.matching import reasons, services
+from volunteer_app.matching import invitations, reasons, services
 from volunteer_app.matching.forms import EquityForm, FitForm, InviteForm
 from volunteer_app.matching.models import InvitationStatus
 from volunteer_app.shifts.access import require_shift
@@ -95,7 +95,7 @@ def recommendations():
 
 def _invitation_or_404(token: str):
     try:
-        return services.invitation_for_token(token)
+        return invitations.invitation_for_token(token)
     except NotFound:
         abort(404)
 
@@ -132,7 +132,7 @@ def accept(token: str):
         abort(400)
     shift_page = url_for("shifts.detail", shift_id=invitation.shift_id)
     transaction.refusal_goes_to(shift_page)
-    result = services.accept_invitation(invitation, _me(), now=utcnow())
+    result = invitations.accept_invitation(invitation, _me(), now=utcnow())
     if result.waitlisted:
         flash(
             _(
@@ -166,7 +166,7 @@ def decline(token: str):
             declined=invitation.status == InvitationStatus.DECLINED,
         )
     transaction.refusal_goes_to(url_for(".decline", token=token))
-    services.decline_invitation(invitation, now=utcnow())
+    invitations.decline_invitation(invitation, now=utcnow())
     flash(_("Thanks for letting us know. We will ask again another time."), "success")
     return redirect(url_for(".decline", token=token), 303)
 
@@ -182,10 +182,10 @@ def candidates(shift_id: int):
     now = utcnow()
     closed = None
     try:
-        services.check_shift_invitable(shift, now=now)
+        invitations.check_shift_invitable(shift, now=now)
     except DomainError as refusal:
         closed = refusal.message
-    people = [] if closed else services.candidates_for(shift, now=now)
+    people = [] if closed else invitations.candidates_for(shift, now=now)
     return render_template(
         "matching/candidates.html",
         shift=shift,
@@ -193,10 +193,10 @@ def candidates(shift_id: int):
         tz=shift.initiative.timezone,
         people=people,
         closed=closed,
-        sent=services.invitations_for_shift(shift),
-        counts=services.invitation_counts_by_shift([shift.id]).get(shift.id)
-        or services.InvitationCounts(),
-        initiative_counts=services.invitation_counts_for_initiative(shift.initiative_id),
+        sent=invitations.invitations_for_shift(shift),
+        counts=invitations.invitation_counts_by_shift([shift.id]).get(shift.id)
+        or invitations.InvitationCounts(),
+        initiative_counts=invitations.invitation_counts_for_initiative(shift.initiative_id),
         weekly_cap=services.get_setting("max_invitations_per_week"),
         form=InviteForm(),
         audience=reasons.COORDINATOR,
@@ -221,10 +221,10 @@ def invite(shift_id: int):
     if (repeat := submissions.claim(form, now=utcnow())) is not None:
         return repeat
     transaction.refusal_goes_to(back)
-    outcome = services.invite_volunteers(shift, form.people.data, invited_by=_me(), now=utcnow())
+    outcome = invitations.invite_volunteers(shift, form.people.data, invited_by=_me(), now=utcnow())
     submissions.saved(form, back)
     # The mails link to invitations that must exist when they are opened.
-    transaction.after_commit(lambda: services.send_mails(outcome.mails))
+    transaction.after_commit(lambda: invitations.send_mails(outcome.mails))
     if outcome.invited:
         flash(
             ngettext(
@@ -243,7 +243,7 @@ def invite(shift_id: int):
 
 def _ask_before_inviting(people: list[int], back: str):
     """The confirm page: how many texts and mails the invitations to `people` send."""
-    reach = services.reach_of(people)
+    reach = invitations.reach_of(people)
     return confirm.ask_first(
         title=ngettext(
             "Invite %(num)d person to this shift?",
@@ -272,15 +272,15 @@ def _ask_before_inviting(people: list[int], back: str):
     )
 
 
-def _skipped_message(outcome: services.InviteOutcome) -> str:
+def _skipped_message(outcome: invitations.InviteOutcome) -> str:
     words = {
-        services.ALREADY_INVITED: _("already invited"),
-        services.ON_SHIFT: _("already on the shift"),
-        services.BUSY: _("busy at that time"),
-        services.WEEKLY_LIMIT: _("had enough invitations this week"),
-        services.UNREACHABLE: _("cannot be reached"),
-        services.TOO_YOUNG: _("too young for this initiative"),
-        services.NOT_A_VOLUNTEER: _("not a volunteer"),
+        invitations.ALREADY_INVITED: _("already invited"),
+        invitations.ON_SHIFT: _("already on the shift"),
+        invitations.BUSY: _("busy at that time"),
+        invitations.WEEKLY_LIMIT: _("had enough invitations this week"),
+        invitations.UNREACHABLE: _("cannot be reached"),
+        invitations.TOO_YOUNG: _("too young for this initiative"),
+        invitations.NOT_A_VOLUNTEER: _("not a volunteer"),
     }
     parts = [
         f"{words.get(reason, reason)}: {count}"
@@ -302,8 +302,8 @@ def initiative_invitations(initiative_id: int):
         "matching/initiative_invitations.html",
         initiative=initiative,
         tz=initiative.timezone,
-        rows=services.initiative_invitations(initiative),
-        totals=services.invitation_counts_for_initiative(initiative.id),
+        rows=invitations.initiative_invitations(initiative),
+        totals=invitations.invitation_counts_for_initiative(initiative.id),
     )
 
 

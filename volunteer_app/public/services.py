@@ -228,6 +228,24 @@ def search_initiatives(
         .order_by(Initiative.id)
     ).all()
 
+    matches = _matching_shifts(filters, conditions, serves_hood, now=now)
+
+    kept = _ordered(candidates, matches, filters, scores)
+    total = len(kept)
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    page_ids = [initiative_id for initiative_id, _title in kept][
+        (page - 1) * per_page : page * per_page
+    ]
+    items = _load_results(page_ids, matches, goals)
+    return ResultsPage(items=items, page=page, per_page=per_page, total=total)
+
+
+def _matching_shifts(
+    filters: InitiativeFilters, conditions: list, serves_hood, *, now: dt.datetime
+) -> dict[int, _Match]:
+    """Each initiative's shifts that pass the place and time filters (the first, how many, the
+    spots left), in one query; the local date and weekday are checked in Python."""
     shift_conditions = [
         *conditions,
         Shift.status == ShiftStatus.SCHEDULED,
@@ -271,7 +289,14 @@ def search_initiatives(
         match = matches.setdefault(initiative_id, _Match(shift_id, starts_at))
         match.count += 1
         match.spots_left += max(capacity - spots_taken, 0)
+    return matches
 
+
+def _ordered(
+    candidates, matches: dict[int, _Match], filters: InitiativeFilters, scores
+) -> list[tuple[int, str]]:
+    """The initiatives kept, best fitting first (with `scores`), then soonest matching shift,
+    then by title."""
     kept = [
         (initiative_id, title)
         for initiative_id, title, serves in candidates
@@ -286,15 +311,7 @@ def search_initiatives(
             row[0],
         )
     )
-
-    total = len(kept)
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(page, 1), pages)
-    page_ids = [initiative_id for initiative_id, _title in kept][
-        (page - 1) * per_page : page * per_page
-    ]
-    items = _load_results(page_ids, matches, goals)
-    return ResultsPage(items=items, page=page, per_page=per_page, total=total)
+    return kept
 
 
 def _load_results(
