@@ -11,12 +11,14 @@ import datetime as dt
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import joinedload
 
 from volunteer_app.accounts.models import Role, User
@@ -308,6 +310,7 @@ def _deliver(
             program_name=program,
             sms_number=current_app.config.get("TWILIO_FROM_NUMBER") or None,
         )
+    assert user.email  # reason_to_skip turned away anyone with neither a phone to text nor mail
     outcome.mails.append(PendingMail(user.email, subject, body))
 
 
@@ -327,16 +330,20 @@ def send_mails(mails: list[PendingMail]) -> int:
 def mark_invitation_accepted(user_id: int, shift_id: int, *, now: dt.datetime) -> int:
     """The person signed up for a shift they were invited to: count the invitation as
     accepted (even after a "not this time"). Called by the signup service; one UPDATE."""
-    result = db.session.execute(
-        sa
-        .update(Invitation)
-        .where(
-            Invitation.shift_id == shift_id,
-            Invitation.user_id == user_id,
-            Invitation.status != InvitationStatus.ACCEPTED,
-        )
-        .values(status=InvitationStatus.ACCEPTED, responded_at=now)
-        .execution_options(synchronize_session="fetch")
+    # An UPDATE's result is a CursorResult, which has the row count.
+    result = cast(
+        CursorResult,
+        db.session.execute(
+            sa
+            .update(Invitation)
+            .where(
+                Invitation.shift_id == shift_id,
+                Invitation.user_id == user_id,
+                Invitation.status != InvitationStatus.ACCEPTED,
+            )
+            .values(status=InvitationStatus.ACCEPTED, responded_at=now)
+            .execution_options(synchronize_session="fetch")
+        ),
     )
     return result.rowcount
 

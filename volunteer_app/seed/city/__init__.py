@@ -112,7 +112,7 @@ def build_city(now: dt.datetime, *, scale: float = 1.0) -> CitySummary:
 
 def _counts(now: dt.datetime) -> dict[str, int]:
     def count(model) -> int:
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
 
     upcoming = sa.select(sa.func.count()).select_from(Shift).where(Shift.starts_at > now)
     return {
@@ -120,7 +120,7 @@ def _counts(now: dt.datetime) -> dict[str, int]:
         "people": count(User),
         "initiatives": count(Initiative),
         "shifts": count(Shift),
-        "upcoming shifts": db.session.scalar(upcoming),
+        "upcoming shifts": db.session.execute(upcoming).scalar_one(),
         "signups": count(Signup),
         "hours entries": count(HoursEntry),
         "outcome records": count(OutcomeRecord),

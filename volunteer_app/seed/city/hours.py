@@ -53,6 +53,7 @@ def _self_reported_hours(plan: CityPlan, ids: Iterator[int], audit_ids: Iterator
     for _ in range(max(missing, 0) if reporters and served else 0):
         person = rng.choice(reporters)
         initiative = rng.choice(served)
+        assert initiative.published_at is not None  # drafts were left out above
         since = max(person.created_at, initiative.published_at)
         if initiative.closed_at is not None:
             until = initiative.closed_at

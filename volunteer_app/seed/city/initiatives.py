@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 from volunteer_app.core.time import from_local, local
 from volunteer_app.initiatives.blueprints import BLUEPRINTS, Blueprint
@@ -66,7 +67,7 @@ def _initiative(
     timezone = "America/Chicago" if rng.random() < 0.15 else ref.DEMO_TIMEZONE
     organization_id = plan.organization_ids[n % len(plan.organization_ids)]
     name = str(blueprint.name)
-    row = {
+    row: dict[str, Any] = {
         "id": initiative_id,
         "organization_id": organization_id,
         "cause_id": plan.cause_ids[blueprint.cause_slug],
@@ -183,6 +184,8 @@ def _start(plan: CityPlan, initiative: PlannedInitiative, *, upcoming: bool) -> 
     if upcoming:
         days = rng.uniform(0.3, 90)
     else:
+        # Shifts are planned only for initiatives that were published.
+        assert initiative.published_at is not None
         earliest = (now - initiative.published_at).days - 1
         latest = 2
         if initiative.closed_at is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import unicodedata
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,16 +36,18 @@ NO_PROFILE = {
 
 def read_demo_city(plan: CityPlan) -> None:
     session = db.session
-    plan.neighborhoods = session.execute(
-        sa.select(
-            Neighborhood.id,
-            Neighborhood.zip_codes,
-            Neighborhood.name,
-            Neighborhood.centroid_lat,
-            Neighborhood.centroid_lon,
-            Neighborhood.is_priority,
-        ).order_by(Neighborhood.id)
-    ).all()
+    plan.neighborhoods = list(
+        session.execute(
+            sa.select(
+                Neighborhood.id,
+                Neighborhood.zip_codes,
+                Neighborhood.name,
+                Neighborhood.centroid_lat,
+                Neighborhood.centroid_lon,
+                Neighborhood.is_priority,
+            ).order_by(Neighborhood.id)
+        ).all()
+    )
     plan.cause_ids = dict(session.execute(sa.select(Cause.slug, Cause.id)).all())
     plan.skill_ids = dict(session.execute(sa.select(Skill.slug, Skill.id)).all())
     plan.language_codes = sorted(session.scalars(sa.select(Language.code)))
@@ -94,7 +97,7 @@ def _volunteer(
     birth_date = None
     if rng.random() < 0.9:
         birth_date = today - dt.timedelta(days=rng.randint(16 * 366, 80 * 365))
-    row = {
+    row: dict[str, Any] = {
         "id": user_id,
         "email": None if text_only else _email(first, last, user_id),
         "password_hash": None if text_only else plan.password_hash,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from volunteer_app.accounts.models import User, user_causes, user_languages, user_skills
 from volunteer_app.core.db import StrEnumType, UTCDateTime
@@ -27,7 +28,7 @@ def write(plan: CityPlan) -> None:
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
         # A page cache that holds the indexes being filled (256 MB, for this load only).
-        cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
         connection.exec_driver_sql("PRAGMA cache_size=-262144")
     _insert(plan, User.__table__, plan.users, "volunteers")
     _insert(plan, user_causes, plan.user_causes)
@@ -88,14 +89,15 @@ def bulk_insert(connection: sa.Connection, table: sa.Table, rows: list[dict]) ->
     dialect = connection.dialect
     keys = list(rows[0])
     statement = sa.insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(statement.positiontup) if statement.positional else list(statement.binds)
+    positions = statement.positiontup if statement.positional else None
+    order = list(positions) if positions is not None else list(statement.binds)
     # The columns left out take their (constant) defaults; a default computed at insert time
     # (the wall clock, for one) must be given instead.
     defaults = {}
     for key in order:
         if key not in rows[0]:
             default = table.c[key].default
-            if default is None or not default.is_scalar:
+            if not isinstance(default, ScalarElementColumnDefault):
                 raise ValueError(f"{table.name}.{key} must be given")
             defaults[key] = default.arg
     if defaults:
