@@ -93,7 +93,7 @@ def _move(message: Message, status: MessageStatus, now: dt.datetime, note: str |
     message.status_history = [*(message.status_history or []), history_entry(status, now, note)]
 
 
-def claim_batch(  # noqa: C901 -- not split yet (#15)
+def claim_batch(
     *, now: dt.datetime, limit: int, quiet: QuietHours, counts: Counter
 ) -> tuple[list[Claimed], int]:
     """Take up to `limit` due texts; returns the ones now `claimed` and how many rows were
@@ -120,50 +120,71 @@ def claim_batch(  # noqa: C901 -- not split yet (#15)
         program_tz = current_app.config["PROGRAM_TIMEZONE"]
         claimed = []
         for message in messages:
-            user = users.get(message.user_id) if message.user_id else None
-            reason = why_not_textable(user) if user is not None else None
-            if reason is None and message.expires_at is not None and now >= message.expires_at:
-                reason = "too late"
-            if reason is None and message.id in stale:
-                # The key is freed, so the person gets this text after all if they sign up
-                # for the shift again.
-                withdraw(message, now=now, reason=stale[message.id])
-                counts["dropped"] += 1
-                continue
-            tz = zones.get(message.shift_id, program_tz) if message.shift_id else program_tz
-            if reason is None and quiet.is_quiet(now, tz):
-                later = quiet.next_allowed(now, tz)
-                if message.expires_at is not None and later >= message.expires_at:
-                    later = quiet.last_allowed_before(message.expires_at, tz)
-                    if later < now:
-                        reason = "quiet hours until shift start"
-                if reason is None:
-                    message.send_after = later
-                    _move(message, MessageStatus.QUEUED, now, "quiet hours")
-                    counts["deferred"] += 1
-                    continue
-            if reason is not None:
-                message.error = reason
-                _move(message, MessageStatus.DROPPED, now, reason)
-                counts["dropped"] += 1
-                continue
-            message.claimed_at = now
-            _move(message, MessageStatus.CLAIMED, now)
-            claimed.append(
-                Claimed(
-                    id=message.id,
-                    to=message.to_phone,
-                    body=message.body,
-                    attempts=message.attempts + 1,
-                    user_id=message.user_id,
-                    history=list(message.status_history),
-                )
+            taken = _claim_one(
+                message,
+                user=users.get(message.user_id) if message.user_id else None,
+                tz=zones.get(message.shift_id, program_tz) if message.shift_id else program_tz,
+                stale=stale.get(message.id),
+                now=now,
+                quiet=quiet,
+                counts=counts,
             )
+            if taken is not None:
+                claimed.append(taken)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return claimed, len(messages)
+
+
+def _claim_one(
+    message: Message,
+    *,
+    user: User | None,
+    tz: str,
+    stale: str | None,
+    now: dt.datetime,
+    quiet: QuietHours,
+    counts: Counter,
+) -> Claimed | None:
+    """Claim one due text, or drop it (no consent, too late, its signup moved on: `stale` says
+    how) or defer it past quiet hours in `tz`; returns it when claimed."""
+    reason = why_not_textable(user) if user is not None else None
+    if reason is None and message.expires_at is not None and now >= message.expires_at:
+        reason = "too late"
+    if reason is None and stale is not None:
+        # The key is freed, so the person gets this text after all if they sign up for the
+        # shift again.
+        withdraw(message, now=now, reason=stale)
+        counts["dropped"] += 1
+        return None
+    if reason is None and quiet.is_quiet(now, tz):
+        later = quiet.next_allowed(now, tz)
+        if message.expires_at is not None and later >= message.expires_at:
+            later = quiet.last_allowed_before(message.expires_at, tz)
+            if later < now:
+                reason = "quiet hours until shift start"
+        if reason is None:
+            message.send_after = later
+            _move(message, MessageStatus.QUEUED, now, "quiet hours")
+            counts["deferred"] += 1
+            return None
+    if reason is not None:
+        message.error = reason
+        _move(message, MessageStatus.DROPPED, now, reason)
+        counts["dropped"] += 1
+        return None
+    message.claimed_at = now
+    _move(message, MessageStatus.CLAIMED, now)
+    return Claimed(
+        id=message.id,
+        to=message.to_phone,
+        body=message.body,
+        attempts=message.attempts + 1,
+        user_id=message.user_id,
+        history=list(message.status_history),
+    )
 
 
 def _by_id(model, ids: set[int]) -> dict[int, Any]:
