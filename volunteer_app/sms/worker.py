@@ -176,7 +176,7 @@ def _outcome_row(claimed: Claimed, now: dt.datetime, **values) -> dict[str, Any]
     return row
 
 
-def record_outcomes(  # noqa: C901, PLR0912 -- not split yet (#15)
+def record_outcomes(
     outcomes: Iterable[tuple[Claimed, str | BaseException]],
     *,
     now: dt.datetime,
@@ -193,40 +193,17 @@ def record_outcomes(  # noqa: C901, PLR0912 -- not split yet (#15)
     max_attempts = int(config["SMS_MAX_ATTEMPTS"])
     lookup_delay = dt.timedelta(seconds=config["SMS_LOOKUP_DELAY_SECONDS"])
     params = []
-    opted_out: set[int] = set()
-    phone_flags: dict[PhoneStatus, set[int]] = {}
+    verdicts = _UserVerdicts()
     for claimed, outcome in outcomes:
-        if isinstance(outcome, str):
-            status, note = MessageStatus.SENT, None
-            row = _outcome_row(claimed, now, new_sid=outcome, new_sent_at=now)
-        elif isinstance(outcome, SendError) and outcome.unknown:
-            status, note = MessageStatus.UNCONFIRMED, str(outcome)[:500]
-            row = _outcome_row(claimed, now, new_error=note, new_send_after=now + lookup_delay)
-        elif isinstance(outcome, SendError):
-            row = _outcome_row(
-                claimed, now, new_error_code=outcome.code, new_error=str(outcome)[:500]
-            )
-            if outcome.transient and claimed.attempts < max_attempts:
-                status, note = MessageStatus.QUEUED, f"retry: {outcome}"
-                wait_for = max(
-                    retry_delay(claimed.attempts),
-                    dt.timedelta(seconds=outcome.retry_after or 0),
-                )
-                row["new_send_after"] = now + wait_for
-                counts["retrying"] += 1
-            else:
-                status, note = MessageStatus.FAILED, str(outcome)
-            if claimed.user_id is not None and outcome.code == OPTED_OUT_CODE:
-                opted_out.add(claimed.user_id)
-            if claimed.user_id is not None and outcome.code in PHONE_STATUS_BY_CODE:
-                phone_flags.setdefault(PHONE_STATUS_BY_CODE[outcome.code], set()).add(
-                    claimed.user_id
-                )
-        else:
-            # Not a verdict from Twilio but a fault of ours, before or after the request
-            # left: a person decides rather than the worker sending it again.
-            status, note = MessageStatus.REVIEW, f"unexpected error: {outcome!r}"[:500]
-            row = _outcome_row(claimed, now, new_error=note)
+        status, note, row = _send_outcome(
+            claimed,
+            outcome,
+            now=now,
+            max_attempts=max_attempts,
+            lookup_delay=lookup_delay,
+            counts=counts,
+            verdicts=verdicts,
+        )
         if status != MessageStatus.QUEUED:
             counts[str(status)] += 1
         row["new_status"] = status.value
@@ -236,21 +213,76 @@ def record_outcomes(  # noqa: C901, PLR0912 -- not split yet (#15)
         return
     try:
         db.session.execute(_UPDATE_SENDING, params)
-        if opted_out:
-            db.session.execute(
-                sa
-                .update(User)
-                .where(User.id.in_(opted_out), User.sms_opted_out_at.is_(None))
-                .values(sms_opted_out_at=now)
-            )
-        for phone_status, user_ids in phone_flags.items():
-            db.session.execute(
-                sa.update(User).where(User.id.in_(user_ids)).values(phone_status=phone_status)
-            )
+        verdicts.write(now=now)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+
+
+def _send_outcome(
+    claimed: Claimed,
+    outcome: str | BaseException,
+    *,
+    now: dt.datetime,
+    max_attempts: int,
+    lookup_delay: dt.timedelta,
+    counts: Counter,
+    verdicts: _UserVerdicts,
+) -> tuple[MessageStatus, str | None, dict[str, Any]]:
+    """The new status of one text handed to Twilio, the note for its history, and the row to
+    write (see _outcome_row); a final verdict on the person or phone goes to `verdicts`."""
+    if isinstance(outcome, str):
+        row = _outcome_row(claimed, now, new_sid=outcome, new_sent_at=now)
+        return MessageStatus.SENT, None, row
+    if isinstance(outcome, SendError) and outcome.unknown:
+        note = str(outcome)[:500]
+        row = _outcome_row(claimed, now, new_error=note, new_send_after=now + lookup_delay)
+        return MessageStatus.UNCONFIRMED, note, row
+    if isinstance(outcome, SendError):
+        row = _outcome_row(claimed, now, new_error_code=outcome.code, new_error=str(outcome)[:500])
+        if outcome.transient and claimed.attempts < max_attempts:
+            wait_for = max(
+                retry_delay(claimed.attempts),
+                dt.timedelta(seconds=outcome.retry_after or 0),
+            )
+            row["new_send_after"] = now + wait_for
+            counts["retrying"] += 1
+            return MessageStatus.QUEUED, f"retry: {outcome}", row
+        verdicts.note(claimed.user_id, outcome.code)
+        return MessageStatus.FAILED, str(outcome), row
+    # Not a verdict from Twilio but a fault of ours, before or after the request left: a
+    # person decides rather than the worker sending it again.
+    note = f"unexpected error: {outcome!r}"[:500]
+    return MessageStatus.REVIEW, note, _outcome_row(claimed, now, new_error=note)
+
+
+@dataclass
+class _UserVerdicts:
+    """Who Twilio says opted out, and whose phone it says is invalid or cannot take texts."""
+
+    opted_out: set[int] = field(default_factory=set)
+    phone_flags: dict[PhoneStatus, set[int]] = field(default_factory=dict)
+
+    def note(self, user_id: int | None, code: str | None) -> None:
+        if user_id is not None and code == OPTED_OUT_CODE:
+            self.opted_out.add(user_id)
+        if user_id is not None and code in PHONE_STATUS_BY_CODE:
+            self.phone_flags.setdefault(PHONE_STATUS_BY_CODE[code], set()).add(user_id)
+
+    def write(self, *, now: dt.datetime) -> None:
+        """Mirror the verdicts on the users; in the caller's transaction."""
+        if self.opted_out:
+            db.session.execute(
+                sa
+                .update(User)
+                .where(User.id.in_(self.opted_out), User.sms_opted_out_at.is_(None))
+                .values(sms_opted_out_at=now)
+            )
+        for phone_status, user_ids in self.phone_flags.items():
+            db.session.execute(
+                sa.update(User).where(User.id.in_(user_ids)).values(phone_status=phone_status)
+            )
 
 
 # Looking up texts of unknown fate ---------------------------------------------------------
