@@ -11,7 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from tests.sms.fake_twilio import AUTH_TOKEN
 from volunteer_app.core.db import utcnow
-from volunteer_app.sms import worker
+from volunteer_app.sms import claiming, worker
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 
 PUBLIC = "https://volunteer.example.org"
@@ -209,7 +209,7 @@ def test_a_report_that_beats_the_worker_finds_its_text_by_the_callback_url(
     message = current(db, message)
     assert (message.status, message.twilio_sid) == (MessageStatus.DELIVERED, sid)
     assert message.sent_at is not None
-    claimed = worker.Claimed(message.id, message.to_phone, message.body, 1, None, [])
+    claimed = claiming.Claimed(message.id, message.to_phone, message.body, 1, None, [])
     worker.record_outcomes([(claimed, sid)], now=utcnow(), counts=collections.Counter())
     message = current(db, message)
     assert (message.status, message.twilio_sid) == (MessageStatus.DELIVERED, sid)

@@ -19,11 +19,12 @@ from volunteer_app.extensions import db as _db
 from volunteer_app.reference.settings import set_setting
 from volunteer_app.shifts.models import Signup, SignupStatus
 from volunteer_app.shifts.services import cancel_signup, signup_for_shift
+from volunteer_app.sms.claiming import claim_batch, hand_over
 from volunteer_app.sms.gateway import SendError, get_gateway
 from volunteer_app.sms.models import Direction, Message, MessageStatus
 from volunteer_app.sms.outbox import queue_sms
 from volunteer_app.sms.quiet_hours import QuietHours
-from volunteer_app.sms.worker import Worker, claim_batch, hand_over, retry_delay
+from volunteer_app.sms.worker import Worker, retry_delay
 
 # Noon in New York: outside quiet hours.
 NOON = dt.datetime(2026, 6, 1, 16, 0, tzinfo=dt.UTC)

@@ -320,6 +320,97 @@ SCHEMAS["InitiativeDetail"] = {
 }
 
 
+def _initiative_paths() -> dict:
+    """The published initiatives, and one initiative."""
+    return {
+        "/initiatives": {
+            "get": {
+                "operationId": "listInitiatives",
+                "summary": "Published initiatives",
+                "parameters": [
+                    *_page_params(),
+                    _text_param("cause"),
+                    _text_param("neighborhood"),
+                ],
+                "responses": _ok("InitiativePage", "A page of initiatives."),
+            }
+        },
+        "/initiatives/{slug}": {
+            "get": {
+                "operationId": "getInitiative",
+                "summary": "One published or closed initiative with goals and totals",
+                "parameters": [_text_param("slug", "path")],
+                "responses": _ok("InitiativeDetail", "The initiative."),
+            }
+        },
+    }
+
+
+def _shift_paths() -> dict:
+    """The upcoming shifts."""
+    return {
+        "/shifts": {
+            "get": {
+                "operationId": "listShifts",
+                "summary": "Upcoming shifts with spots left",
+                "parameters": [
+                    *_page_params(),
+                    _text_param("initiative"),
+                    _text_param("neighborhood"),
+                    _date_param("from", "First local date (included)."),
+                    _date_param("to", "Last local date (included); before from, no days."),
+                ],
+                "responses": _ok("ShiftPage", "A page of shifts, soonest first."),
+            }
+        },
+    }
+
+
+def _impact_paths() -> dict:
+    """Each initiative's impact, and each neighborhood's."""
+    return {
+        "/impact/initiatives": {
+            "get": {
+                "operationId": "listInitiativeImpact",
+                "summary": "All-time totals and goals of each published or closed initiative",
+                "parameters": _page_params(),
+                "responses": _ok("InitiativeImpactPage", "A page of initiatives' impact."),
+            }
+        },
+        "/impact/neighborhoods": {
+            "get": {
+                "operationId": "listNeighborhoodImpact",
+                "summary": "Volunteers and service per neighborhood for a period",
+                "description": "Default period: the last twelve months.",
+                "parameters": [
+                    *_page_params(),
+                    _date_param("from", "First local date (included)."),
+                    _date_param("to", "Last local date (included)."),
+                ],
+                "responses": _ok("NeighborhoodImpactPage", "A page of neighborhoods."),
+            }
+        },
+    }
+
+
+def _document_paths() -> dict:
+    """This document itself."""
+    return {
+        "/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "This document",
+                "responses": {
+                    "200": {
+                        "description": "The OpenAPI document.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
 def document(server_url: str) -> dict:
     """The whole OpenAPI document, with the server this app answers on."""
     return {
@@ -337,73 +428,10 @@ def document(server_url: str) -> dict:
         },
         "servers": [{"url": server_url}],
         "paths": {
-            "/initiatives": {
-                "get": {
-                    "operationId": "listInitiatives",
-                    "summary": "Published initiatives",
-                    "parameters": [
-                        *_page_params(),
-                        _text_param("cause"),
-                        _text_param("neighborhood"),
-                    ],
-                    "responses": _ok("InitiativePage", "A page of initiatives."),
-                }
-            },
-            "/initiatives/{slug}": {
-                "get": {
-                    "operationId": "getInitiative",
-                    "summary": "One published or closed initiative with goals and totals",
-                    "parameters": [_text_param("slug", "path")],
-                    "responses": _ok("InitiativeDetail", "The initiative."),
-                }
-            },
-            "/shifts": {
-                "get": {
-                    "operationId": "listShifts",
-                    "summary": "Upcoming shifts with spots left",
-                    "parameters": [
-                        *_page_params(),
-                        _text_param("initiative"),
-                        _text_param("neighborhood"),
-                        _date_param("from", "First local date (included)."),
-                        _date_param("to", "Last local date (included); before from, no days."),
-                    ],
-                    "responses": _ok("ShiftPage", "A page of shifts, soonest first."),
-                }
-            },
-            "/impact/initiatives": {
-                "get": {
-                    "operationId": "listInitiativeImpact",
-                    "summary": "All-time totals and goals of each published or closed initiative",
-                    "parameters": _page_params(),
-                    "responses": _ok("InitiativeImpactPage", "A page of initiatives' impact."),
-                }
-            },
-            "/impact/neighborhoods": {
-                "get": {
-                    "operationId": "listNeighborhoodImpact",
-                    "summary": "Volunteers and service per neighborhood for a period",
-                    "description": "Default period: the last twelve months.",
-                    "parameters": [
-                        *_page_params(),
-                        _date_param("from", "First local date (included)."),
-                        _date_param("to", "Last local date (included)."),
-                    ],
-                    "responses": _ok("NeighborhoodImpactPage", "A page of neighborhoods."),
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "operationId": "getOpenApi",
-                    "summary": "This document",
-                    "responses": {
-                        "200": {
-                            "description": "The OpenAPI document.",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
-                    },
-                }
-            },
+            **_initiative_paths(),
+            **_shift_paths(),
+            **_impact_paths(),
+            **_document_paths(),
         },
         "components": {"schemas": SCHEMAS},
     }

@@ -137,43 +137,54 @@ def handle_inbound(
         existing = stored_reply(message_sid)
         return existing.reply_body if existing is not None else None
 
-    locale = command.language or (user.preferred_language if user else None) or "en"
-    try:
-        with force_locale(locale), db.session.begin_nested():
-            outcome = dispatch(command, user, phone, now=now)
-    except DomainError as exc:
-        outcome = Outcome(render_reply("problem", locale, reason=exc.message), user)
-    except Exception as exc:
-        if lost_race(exc):
-            raise  # the caller runs the whole transaction again
-        logger.exception("SMS command %s from message %s failed", command.kind, message_sid)
-        outcome = Outcome(render_reply("apology", locale), user)
-
+    outcome = _act(command, user, phone, message_sid=message_sid, now=now)
     sender = outcome.user or user
     inbound.user_id = sender.id if sender else None
     inbound.shift_id = outcome.shift_id
     inbound.reply_body = outcome.reply
     if outcome.reply is not None:
-        db.session.add(
-            Message(
-                direction=Direction.OUTBOUND,
-                status=MessageStatus.SENT,
-                idempotency_key=f"reply:{message_sid}"[:120],
-                user_id=inbound.user_id,
-                to_phone=phone,
-                from_phone=inbound.to_phone,
-                body=outcome.reply,
-                kind="reply",
-                segments=count_segments(outcome.reply),
-                shift_id=outcome.shift_id,
-                send_after=now,
-                sent_at=now,
-                created_at=now,
-                status_history=[{"status": "sent", "at": now.isoformat(), "via": "twiml"}],
-            )
-        )
+        db.session.add(_reply_row(inbound, outcome.reply, message_sid=message_sid, now=now))
     db.session.flush()
     return outcome.reply
+
+
+def _act(
+    command: Command, user: User | None, phone: str, *, message_sid: str, now: dt.datetime
+) -> Outcome:
+    """Run the command in a savepoint, in the sender's language. A refusal by a domain rule
+    answers with the reason; any other error (but a lost race, which the caller retries) is
+    rolled back and answered with an apology."""
+    locale = command.language or (user.preferred_language if user else None) or "en"
+    try:
+        with force_locale(locale), db.session.begin_nested():
+            return dispatch(command, user, phone, now=now)
+    except DomainError as exc:
+        return Outcome(render_reply("problem", locale, reason=exc.message), user)
+    except Exception as exc:
+        if lost_race(exc):
+            raise  # the caller runs the whole transaction again
+        logger.exception("SMS command %s from message %s failed", command.kind, message_sid)
+        return Outcome(render_reply("apology", locale), user)
+
+
+def _reply_row(inbound: Message, reply: str, *, message_sid: str, now: dt.datetime) -> Message:
+    """The outbound `reply` row for the answer Twilio delivers in its TwiML response."""
+    return Message(
+        direction=Direction.OUTBOUND,
+        status=MessageStatus.SENT,
+        idempotency_key=f"reply:{message_sid}"[:120],
+        user_id=inbound.user_id,
+        to_phone=inbound.from_phone,
+        from_phone=inbound.to_phone,
+        body=reply,
+        kind="reply",
+        segments=count_segments(reply),
+        shift_id=inbound.shift_id,
+        send_after=now,
+        sent_at=now,
+        created_at=now,
+        status_history=[{"status": "sent", "at": now.isoformat(), "via": "twiml"}],
+    )
 
 
 # ---------------------------------------------------------------------------------------------

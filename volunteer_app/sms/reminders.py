@@ -154,6 +154,11 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
         Shift.ends_at <= now,
         Shift.ends_at > since,
     )
+    return queue_many([*_thanks(ended), *_outcome_prompts(ended)], now=now)
+
+
+def _thanks(ended: sa.ColumnElement[bool]) -> list[OutgoingText]:
+    """A thank-you to each attendee with a phone of the `ended` shifts."""
     attendees = db.session.execute(
         sa
         .select(Signup, HoursEntry.minutes)
@@ -170,7 +175,7 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
             contains_eager(Signup.user),
         )
     ).all()
-    texts = [
+    return [
         OutgoingText(
             user=signup.user,
             template="thanks",
@@ -181,6 +186,11 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
         )
         for signup, minutes in attendees
     ]
+
+
+def _outcome_prompts(ended: sa.ColumnElement[bool]) -> list[OutgoingText]:
+    """To the team lead with a phone of each of the `ended` shifts whose initiative counts an
+    output, a prompt to text the number."""
     led = db.session.scalars(
         sa
         .select(Shift)
@@ -192,6 +202,7 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
             contains_eager(Shift.team_lead),
         )
     ).all()
+    texts = []
     for shift in led:
         metric = next((m for m in shift.initiative.metrics if m.kind == MetricKind.OUTPUT), None)
         if metric is None or shift.team_lead is None:  # (the join leaves no shift without one)
@@ -205,4 +216,4 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
                 context={"shift": shift, "metric": metric},
             )
         )
-    return queue_many(texts, now=now)
+    return texts

@@ -21,7 +21,6 @@ SMS_REVIEW_AFTER_SECONDS, a person reviews it. A worker that dies leaves its row
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import signal
@@ -40,8 +39,7 @@ from volunteer_app.accounts.models import PhoneStatus, User
 from volunteer_app.core.db import utcnow
 from volunteer_app.extensions import db
 from volunteer_app.hours.services import close_forgotten_check_outs
-from volunteer_app.initiatives.models import Initiative
-from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
+from volunteer_app.sms.claiming import Claimed, claim_batch, hand_over, recover_stale_claims
 from volunteer_app.sms.gateway import (
     Gateway,
     SendError,
@@ -49,23 +47,13 @@ from volunteer_app.sms.gateway import (
     message_status_callback,
     status_callback_url,
 )
-from volunteer_app.sms.models import Direction, Message, MessageStatus
-from volunteer_app.sms.outbox import history_entry, why_not_textable, withdraw
+from volunteer_app.sms.models import Message, MessageStatus
+from volunteer_app.sms.outbox import history_entry
 from volunteer_app.sms.quiet_hours import QuietHours
 from volunteer_app.sms.reminders import schedule_after_shift, schedule_reminders
 
 logger = logging.getLogger(__name__)
 
-# Texts tied to a signup, and the signup's states in which they still make sense; on a
-# cancelled shift none does. (Cancelling a signup withdraws them at once; this is the check
-# at send time for the other ways a signup moves on.)
-HOLDING = frozenset({SignupStatus.CONFIRMED, SignupStatus.ATTENDED})
-SIGNUP_BOUND_KINDS = {
-    "reminder": HOLDING,
-    "signup_confirmed": HOLDING,
-    "waitlist_promoted": HOLDING,
-    "signup_waitlisted": frozenset({SignupStatus.WAITLISTED}),
-}
 # Twilio errors that say something about the person or their phone, not just this text.
 OPTED_OUT_CODE = "21610"
 PHONE_STATUS_BY_CODE = {"21211": PhoneStatus.INVALID, "21614": PhoneStatus.NOT_SMS_CAPABLE}
@@ -95,20 +83,6 @@ class PassReport:
         parts = [f"closed {self.check_outs_closed} check-outs", f"queued {self.queued}"]
         parts += [f"{name} {count}" for name, count in sorted(self.counts.items())]
         return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """What the sending thread needs of a claimed row; plain data, usable after commit.
-    `attempts` counts this attempt; `handed_at` is when it was handed to Twilio."""
-
-    id: int
-    to: str
-    body: str
-    attempts: int
-    user_id: int | None
-    history: list[dict[str, Any]]
-    handed_at: dt.datetime | None = None
 
 
 # Scheduling -------------------------------------------------------------------------------
@@ -142,205 +116,6 @@ def schedule(*, now: dt.datetime) -> PassReport:
     return report
 
 
-def recover_stale_claims(*, now: dt.datetime) -> Counter:
-    """Step (d): rows a worker took charge of more than SMS_SENDING_TIMEOUT_SECONDS ago with
-    nothing recorded since: that worker died. Committed here.
-
-    A `claimed` row was never handed to Twilio, so it goes back in the queue. A `sending` row
-    was: it becomes `unconfirmed`, to be looked up at Twilio, never resent blindly.
-    """
-    config = current_app.config
-    timeout = dt.timedelta(seconds=config["SMS_SENDING_TIMEOUT_SECONDS"])
-    lookup_delay = dt.timedelta(seconds=config["SMS_LOOKUP_DELAY_SECONDS"])
-    counts: Counter = Counter()
-    stale = db.session.scalars(
-        sa
-        .select(Message)
-        .where(
-            Message.status.in_([MessageStatus.CLAIMED, MessageStatus.SENDING]),
-            Message.claimed_at < now - timeout,
-        )
-        .with_for_update(skip_locked=True)
-    ).all()
-    for message in stale:
-        if message.status == MessageStatus.CLAIMED:
-            message.send_after = now
-            _move(message, MessageStatus.QUEUED, now, "never handed to Twilio: queued again")
-            counts["requeued"] += 1
-        else:
-            assert message.claimed_at is not None  # the query took claimed_at < ..., not NULL
-            message.send_after = max(now, message.claimed_at + lookup_delay)
-            message.error = "sending interrupted: looking it up at Twilio"
-            _move(message, MessageStatus.UNCONFIRMED, now, "sending interrupted")
-            counts["unconfirmed"] += 1
-    db.session.commit()
-    return counts
-
-
-# Claiming ---------------------------------------------------------------------------------
-
-
-def _move(message: Message, status: MessageStatus, now: dt.datetime, note: str | None = None):
-    message.status = status
-    message.updated_at = now
-    message.status_history = [*(message.status_history or []), history_entry(status, now, note)]
-
-
-def claim_batch(  # noqa: C901 -- not split yet (#15)
-    *, now: dt.datetime, limit: int, quiet: QuietHours, counts: Counter
-) -> tuple[list[Claimed], int]:
-    """Take up to `limit` due texts; returns the ones now `claimed` and how many rows were
-    looked at (dropped and deferred ones included). Commits."""
-    try:
-        messages = db.session.scalars(
-            sa
-            .select(Message)
-            .where(
-                Message.direction == Direction.OUTBOUND,
-                Message.status == MessageStatus.QUEUED,
-                Message.send_after <= now,
-            )
-            .order_by(Message.send_after, Message.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        if not messages:
-            db.session.rollback()
-            return [], 0
-        users = _by_id(User, {m.user_id for m in messages if m.user_id})
-        zones = _shift_timezones({m.shift_id for m in messages if m.shift_id})
-        stale = _stale_signup_texts([m for m in messages if m.kind in SIGNUP_BOUND_KINDS])
-        program_tz = current_app.config["PROGRAM_TIMEZONE"]
-        claimed = []
-        for message in messages:
-            user = users.get(message.user_id) if message.user_id else None
-            reason = why_not_textable(user) if user is not None else None
-            if reason is None and message.expires_at is not None and now >= message.expires_at:
-                reason = "too late"
-            if reason is None and message.id in stale:
-                # The key is freed, so the person gets this text after all if they sign up
-                # for the shift again.
-                withdraw(message, now=now, reason=stale[message.id])
-                counts["dropped"] += 1
-                continue
-            tz = zones.get(message.shift_id, program_tz) if message.shift_id else program_tz
-            if reason is None and quiet.is_quiet(now, tz):
-                later = quiet.next_allowed(now, tz)
-                if message.expires_at is not None and later >= message.expires_at:
-                    later = quiet.last_allowed_before(message.expires_at, tz)
-                    if later < now:
-                        reason = "quiet hours until shift start"
-                if reason is None:
-                    message.send_after = later
-                    _move(message, MessageStatus.QUEUED, now, "quiet hours")
-                    counts["deferred"] += 1
-                    continue
-            if reason is not None:
-                message.error = reason
-                _move(message, MessageStatus.DROPPED, now, reason)
-                counts["dropped"] += 1
-                continue
-            message.claimed_at = now
-            _move(message, MessageStatus.CLAIMED, now)
-            claimed.append(
-                Claimed(
-                    id=message.id,
-                    to=message.to_phone,
-                    body=message.body,
-                    attempts=message.attempts + 1,
-                    user_id=message.user_id,
-                    history=list(message.status_history),
-                )
-            )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return claimed, len(messages)
-
-
-def _by_id(model, ids: set[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    return {row.id: row for row in db.session.scalars(sa.select(model).where(model.id.in_(ids)))}
-
-
-def _shift_timezones(shift_ids: set[int]) -> dict[int, str]:
-    if not shift_ids:
-        return {}
-    rows = db.session.execute(
-        sa
-        .select(Shift.id, Initiative.timezone)
-        .join(Shift.initiative)
-        .where(Shift.id.in_(shift_ids))
-    )
-    return {shift_id: tz for shift_id, tz in rows}
-
-
-def _stale_signup_texts(messages: list[Message]) -> dict[int, str]:
-    """Of these signup texts, those whose signup has moved on (see SIGNUP_BOUND_KINDS), by
-    message id, with why."""
-    signup_ids = {m.signup_id for m in messages if m.signup_id}
-    if not signup_ids:
-        return {}
-    states = {
-        signup_id: (signup_status, shift_status)
-        for signup_id, signup_status, shift_status in db.session.execute(
-            sa
-            .select(Signup.id, Signup.status, Shift.status)
-            .join(Signup.shift)
-            .where(Signup.id.in_(signup_ids))
-        )
-    }
-    stale = {}
-    for message in messages:
-        if message.signup_id not in states:
-            continue
-        signup_status, shift_status = states[message.signup_id]
-        if shift_status == ShiftStatus.CANCELLED:
-            stale[message.id] = "shift cancelled"
-        elif signup_status not in SIGNUP_BOUND_KINDS[message.kind]:
-            stale[message.id] = f"signup {signup_status}"
-    return stale
-
-
-_TABLE = Message.__table__
-
-
-def hand_over(items: list[Claimed], *, now: dt.datetime) -> list[Claimed]:
-    """Mark claimed texts `sending` just before their requests go out, counting the attempt;
-    committed here. Returns those still this worker's: a worker that took too long may have
-    seen some put back in the queue (and maybe claimed by another)."""
-    try:
-        mine = set(
-            db.session.scalars(
-                sa
-                .update(_TABLE)
-                .where(
-                    _TABLE.c.id.in_([item.id for item in items]),
-                    _TABLE.c.status == MessageStatus.CLAIMED.value,
-                )
-                .values(
-                    status=MessageStatus.SENDING.value,
-                    attempts=_TABLE.c.attempts + 1,
-                    claimed_at=now,
-                    updated_at=now,
-                )
-                .returning(_TABLE.c.id)
-            )
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    entry = history_entry(MessageStatus.SENDING, now)
-    return [
-        dataclasses.replace(item, history=[*item.history, entry], handed_at=now)
-        for item in items
-        if item.id in mine
-    ]
-
-
 # Recording outcomes ----------------------------------------------------------------------
 
 
@@ -350,6 +125,9 @@ def retry_delay(attempts: int) -> dt.timedelta:
     base = max(int(config["SMS_RETRY_BASE_SECONDS"]), 1)
     seconds = min(base * 2 ** max(attempts - 1, 0), int(config["SMS_RETRY_MAX_SECONDS"]))
     return dt.timedelta(seconds=seconds)
+
+
+_TABLE = Message.__table__
 
 
 def _update_attempt(*statuses: MessageStatus) -> sa.Update:
@@ -398,7 +176,7 @@ def _outcome_row(claimed: Claimed, now: dt.datetime, **values) -> dict[str, Any]
     return row
 
 
-def record_outcomes(  # noqa: C901, PLR0912 -- not split yet (#15)
+def record_outcomes(
     outcomes: Iterable[tuple[Claimed, str | BaseException]],
     *,
     now: dt.datetime,
@@ -415,40 +193,17 @@ def record_outcomes(  # noqa: C901, PLR0912 -- not split yet (#15)
     max_attempts = int(config["SMS_MAX_ATTEMPTS"])
     lookup_delay = dt.timedelta(seconds=config["SMS_LOOKUP_DELAY_SECONDS"])
     params = []
-    opted_out: set[int] = set()
-    phone_flags: dict[PhoneStatus, set[int]] = {}
+    verdicts = _UserVerdicts()
     for claimed, outcome in outcomes:
-        if isinstance(outcome, str):
-            status, note = MessageStatus.SENT, None
-            row = _outcome_row(claimed, now, new_sid=outcome, new_sent_at=now)
-        elif isinstance(outcome, SendError) and outcome.unknown:
-            status, note = MessageStatus.UNCONFIRMED, str(outcome)[:500]
-            row = _outcome_row(claimed, now, new_error=note, new_send_after=now + lookup_delay)
-        elif isinstance(outcome, SendError):
-            row = _outcome_row(
-                claimed, now, new_error_code=outcome.code, new_error=str(outcome)[:500]
-            )
-            if outcome.transient and claimed.attempts < max_attempts:
-                status, note = MessageStatus.QUEUED, f"retry: {outcome}"
-                wait_for = max(
-                    retry_delay(claimed.attempts),
-                    dt.timedelta(seconds=outcome.retry_after or 0),
-                )
-                row["new_send_after"] = now + wait_for
-                counts["retrying"] += 1
-            else:
-                status, note = MessageStatus.FAILED, str(outcome)
-            if claimed.user_id is not None and outcome.code == OPTED_OUT_CODE:
-                opted_out.add(claimed.user_id)
-            if claimed.user_id is not None and outcome.code in PHONE_STATUS_BY_CODE:
-                phone_flags.setdefault(PHONE_STATUS_BY_CODE[outcome.code], set()).add(
-                    claimed.user_id
-                )
-        else:
-            # Not a verdict from Twilio but a fault of ours, before or after the request
-            # left: a person decides rather than the worker sending it again.
-            status, note = MessageStatus.REVIEW, f"unexpected error: {outcome!r}"[:500]
-            row = _outcome_row(claimed, now, new_error=note)
+        status, note, row = _send_outcome(
+            claimed,
+            outcome,
+            now=now,
+            max_attempts=max_attempts,
+            lookup_delay=lookup_delay,
+            counts=counts,
+            verdicts=verdicts,
+        )
         if status != MessageStatus.QUEUED:
             counts[str(status)] += 1
         row["new_status"] = status.value
@@ -458,21 +213,76 @@ def record_outcomes(  # noqa: C901, PLR0912 -- not split yet (#15)
         return
     try:
         db.session.execute(_UPDATE_SENDING, params)
-        if opted_out:
-            db.session.execute(
-                sa
-                .update(User)
-                .where(User.id.in_(opted_out), User.sms_opted_out_at.is_(None))
-                .values(sms_opted_out_at=now)
-            )
-        for phone_status, user_ids in phone_flags.items():
-            db.session.execute(
-                sa.update(User).where(User.id.in_(user_ids)).values(phone_status=phone_status)
-            )
+        verdicts.write(now=now)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+
+
+def _send_outcome(
+    claimed: Claimed,
+    outcome: str | BaseException,
+    *,
+    now: dt.datetime,
+    max_attempts: int,
+    lookup_delay: dt.timedelta,
+    counts: Counter,
+    verdicts: _UserVerdicts,
+) -> tuple[MessageStatus, str | None, dict[str, Any]]:
+    """The new status of one text handed to Twilio, the note for its history, and the row to
+    write (see _outcome_row); a final verdict on the person or phone goes to `verdicts`."""
+    if isinstance(outcome, str):
+        row = _outcome_row(claimed, now, new_sid=outcome, new_sent_at=now)
+        return MessageStatus.SENT, None, row
+    if isinstance(outcome, SendError) and outcome.unknown:
+        note = str(outcome)[:500]
+        row = _outcome_row(claimed, now, new_error=note, new_send_after=now + lookup_delay)
+        return MessageStatus.UNCONFIRMED, note, row
+    if isinstance(outcome, SendError):
+        row = _outcome_row(claimed, now, new_error_code=outcome.code, new_error=str(outcome)[:500])
+        if outcome.transient and claimed.attempts < max_attempts:
+            wait_for = max(
+                retry_delay(claimed.attempts),
+                dt.timedelta(seconds=outcome.retry_after or 0),
+            )
+            row["new_send_after"] = now + wait_for
+            counts["retrying"] += 1
+            return MessageStatus.QUEUED, f"retry: {outcome}", row
+        verdicts.note(claimed.user_id, outcome.code)
+        return MessageStatus.FAILED, str(outcome), row
+    # Not a verdict from Twilio but a fault of ours, before or after the request left: a
+    # person decides rather than the worker sending it again.
+    note = f"unexpected error: {outcome!r}"[:500]
+    return MessageStatus.REVIEW, note, _outcome_row(claimed, now, new_error=note)
+
+
+@dataclass
+class _UserVerdicts:
+    """Who Twilio says opted out, and whose phone it says is invalid or cannot take texts."""
+
+    opted_out: set[int] = field(default_factory=set)
+    phone_flags: dict[PhoneStatus, set[int]] = field(default_factory=dict)
+
+    def note(self, user_id: int | None, code: str | None) -> None:
+        if user_id is not None and code == OPTED_OUT_CODE:
+            self.opted_out.add(user_id)
+        if user_id is not None and code in PHONE_STATUS_BY_CODE:
+            self.phone_flags.setdefault(PHONE_STATUS_BY_CODE[code], set()).add(user_id)
+
+    def write(self, *, now: dt.datetime) -> None:
+        """Mirror the verdicts on the users; in the caller's transaction."""
+        if self.opted_out:
+            db.session.execute(
+                sa
+                .update(User)
+                .where(User.id.in_(self.opted_out), User.sms_opted_out_at.is_(None))
+                .values(sms_opted_out_at=now)
+            )
+        for phone_status, user_ids in self.phone_flags.items():
+            db.session.execute(
+                sa.update(User).where(User.id.in_(user_ids)).values(phone_status=phone_status)
+            )
 
 
 # Looking up texts of unknown fate ---------------------------------------------------------
