@@ -109,8 +109,7 @@ def pages_of(database_url: str) -> list[Page]:
     with app.app_context():
         now = utcnow()
         shift = db.session.execute(
-            sa
-            .select(Shift.id, Initiative.slug, Initiative.organization_id)
+            sa.select(Shift.id, Initiative.slug, Initiative.organization_id)
             .join(Initiative)
             .where(
                 Initiative.status == InitiativeStatus.PUBLISHED,
@@ -121,8 +120,7 @@ def pages_of(database_url: str) -> list[Page]:
             .limit(1)
         ).one()
         coordinator = db.session.scalar(
-            sa
-            .select(User.email)
+            sa.select(User.email)
             .join(Membership, Membership.user_id == User.id)
             .where(Membership.organization_id == shift.organization_id)
             .order_by(User.id)
@@ -461,17 +459,19 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         redis_port = free_port()
         redis = stack.enter_context(
-            process([
-                "redis-server",
-                "--bind",
-                HOST,
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            process(
+                [
+                    "redis-server",
+                    "--bind",
+                    HOST,
+                    "--port",
+                    str(redis_port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ]
+            )
         )
         urls = stack.enter_context(databases(args))
         if args.load:

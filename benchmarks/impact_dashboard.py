@@ -59,8 +59,7 @@ def build_city(scale: float, now: dt.datetime):
     summary = build(now, scale=scale)
     db.session.commit()
     busiest = db.session.scalar(
-        sa
-        .select(Initiative.slug)
+        sa.select(Initiative.slug)
         .join(HoursEntry, HoursEntry.initiative_id == Initiative.id)
         .where(
             Initiative.status == InitiativeStatus.PUBLISHED,

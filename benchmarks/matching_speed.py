@@ -53,8 +53,7 @@ def build(scale: float) -> dict:
     analyze()
     # A resident of the bulk city with a full profile; a published shift a week out.
     resident = db.session.scalar(
-        sa
-        .select(User.id)
+        sa.select(User.id)
         .where(
             User.email.like("%@residents.example"),
             User.availability_mask != 0,
@@ -65,8 +64,7 @@ def build(scale: float) -> dict:
         .limit(1)
     )
     shift = db.session.scalar(
-        sa
-        .select(Shift.id)
+        sa.select(Shift.id)
         .join(Initiative)
         .where(
             Shift.status == ShiftStatus.SCHEDULED,

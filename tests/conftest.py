@@ -246,8 +246,7 @@ def count_queries(app):
 
         def before(conn, cursor, statement, *args):
             if (
-                not statement
-                .lstrip()
+                not statement.lstrip()
                 .upper()
                 .startswith(("BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK"))
             ):

@@ -175,8 +175,7 @@ def test_published_initiatives_have_goals_and_shifts_ahead(seeded):
         if initiative.timezone == "America/Chicago":
             assert {local(s.starts_at, initiative.timezone).hour for s in ahead} == {16}
         recorded = _db.session.scalar(
-            sa
-            .select(sa.func.count())
+            sa.select(sa.func.count())
             .select_from(OutcomeRecord)
             .where(OutcomeRecord.metric_id.in_([m.id for m in initiative.metrics]))
         )

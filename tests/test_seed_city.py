@@ -62,22 +62,19 @@ def test_the_command_loads_a_city_whose_counts_scale_and_whose_logins_work(runne
     upcoming = sum(s.starts_at > started_at for s in shifts)
     assert upcoming == size["upcoming shifts"]
     signups = _db.session.scalar(
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(Signup)
         .where(Signup.shift_id.in_(s.id for s in shifts))
     )
     assert 0.75 * size["signups"] <= signups <= 1.1 * size["signups"]
     hours = _db.session.scalar(
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(HoursEntry)
         .where(HoursEntry.initiative_id.in_(bulk_ids))
     )
     assert 0.95 * size["hours entries"] <= hours <= size["hours entries"]
     outcomes = _db.session.scalar(
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(OutcomeRecord)
         .join(OutcomeMetric)
         .where(OutcomeMetric.initiative_id.in_(bulk_ids))

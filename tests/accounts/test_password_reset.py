@@ -53,10 +53,12 @@ def test_forged_or_foreign_reset_links_are_refused(app, db, now, mangle):
     if mangle == "tamper":
         token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     elif mangle == "other-salt":
-        token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="invite").dumps({
-            "user": user.id,
-            "pw": password_reset._password_fingerprint(user),
-        })
+        token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="invite").dumps(
+            {
+                "user": user.id,
+                "pw": password_reset._password_fingerprint(user),
+            }
+        )
     elif mangle == "garbage":
         token = "not-a-token"
     elif mangle == "huge":

@@ -288,10 +288,12 @@ def test_constant_queries(world, client, db, count_queries, url):
 def _validator(document: dict, schema_name: str) -> Draft202012Validator:
     registry = Registry().with_resource(
         "urn:openapi",
-        Resource.from_contents({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            **document,
-        }),
+        Resource.from_contents(
+            {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                **document,
+            }
+        ),
     )
     return Draft202012Validator(
         {"$ref": f"urn:openapi#/components/schemas/{schema_name}"}, registry=registry

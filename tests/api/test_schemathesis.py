@@ -21,15 +21,17 @@ EXAMPLES_PER_OPERATION = 30
 
 def _run(app) -> tuple[dict[str, int], list[str]]:
     """{operation: cases sent} and every failure or error, as schemathesis words it."""
-    config = schemathesis.Config.from_dict({
-        "checks": {"enabled": True},
-        "generation": {
-            "mode": "all",
-            "max-examples": EXAMPLES_PER_OPERATION,
-            "deterministic": True,
-            "database": "none",
-        },
-    })
+    config = schemathesis.Config.from_dict(
+        {
+            "checks": {"enabled": True},
+            "generation": {
+                "mode": "all",
+                "max-examples": EXAMPLES_PER_OPERATION,
+                "deterministic": True,
+                "database": "none",
+            },
+        }
+    )
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config)
     cases: dict[str, int] = {}
     problems: list[str] = []

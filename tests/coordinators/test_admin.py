@@ -250,11 +250,13 @@ def test_invitation_token_round_trip_and_single_use(app, db, org, now):
 def test_invitation_signed_with_another_salt_is_invalid(app, db, org):
     from itsdangerous import URLSafeTimedSerializer
 
-    forged = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="password-reset").dumps({
-        "org": org.id,
-        "email": "x@example.org",
-        "fp": "0",
-    })
+    forged = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="password-reset").dumps(
+        {
+            "org": org.id,
+            "email": "x@example.org",
+            "fp": "0",
+        }
+    )
     with pytest.raises(organizations.InvitationInvalid):
         organizations.read_invitation(forged)
 

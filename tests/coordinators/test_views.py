@@ -193,15 +193,17 @@ def test_new_initiative_from_a_blueprint_prefills_its_goals_and_creates_them(
     names = ["Trees planted", "Rain gardens planted", "Riverbank restored", "Alive after a year"]
     data = initiative_form(org, cause, blueprint="storm-busters")
     for n, name in enumerate(names):
-        data.update({
-            f"metrics-{n}-name": name,
-            f"metrics-{n}-unit": "trees",
-            f"metrics-{n}-kind": "output",
-            f"metrics-{n}-target": "250" if n == 0 else "10",
-            f"metrics-{n}-baseline": "",
-            f"metrics-{n}-deadline_on": "2027-06-30" if n == 0 else "",
-            f"metrics-{n}-sms_keyword": "TREES" if n == 0 else "",
-        })
+        data.update(
+            {
+                f"metrics-{n}-name": name,
+                f"metrics-{n}-unit": "trees",
+                f"metrics-{n}-kind": "output",
+                f"metrics-{n}-target": "250" if n == 0 else "10",
+                f"metrics-{n}-baseline": "",
+                f"metrics-{n}-deadline_on": "2027-06-30" if n == 0 else "",
+                f"metrics-{n}-sms_keyword": "TREES" if n == 0 else "",
+            }
+        )
         if n != 2:  # the coordinator unticks the riverbank goal
             data[f"metrics-{n}-include"] = "y"
     response = auth.post(

@@ -325,8 +325,7 @@ def test_a_report_runs_the_same_number_of_queries_whatever_the_data(city, db, co
 def old_volunteer_counts(scope, period, previous):
     """Volunteers and new volunteers, this period and the previous one (the first version)."""
     per_person = (
-        sa
-        .select(
+        sa.select(
             HoursEntry.user_id,
             sa.func.min(HoursEntry.served_on).label("first_on"),
             sa.func.max(sa.case((HoursEntry.served_on >= period.from_on, 1), else_=0)).label(
@@ -373,12 +372,10 @@ def old_retention(scope, period, previous):
     """Retention of both periods with LEAD over the entries from the previous period's start
     to RETENTION_DAYS after the period (the first version)."""
     entries = (
-        sa
-        .select(
+        sa.select(
             HoursEntry.user_id,
             HoursEntry.served_on,
-            sa.func
-            .lead(HoursEntry.served_on)
+            sa.func.lead(HoursEntry.served_on)
             .over(partition_by=HoursEntry.user_id, order_by=HoursEntry.served_on)
             .label("next_on"),
         )
@@ -401,8 +398,7 @@ def old_retention(scope, period, previous):
         return sa.func.max(sa.case((condition, 1), else_=0)).label(name)
 
     people = (
-        sa
-        .select(
+        sa.select(
             flag(sa.and_(within(period), came_back), "current_back"),
             flag(within(period), "current"),
             flag(sa.and_(within(previous), came_back), "previous_back"),
@@ -421,8 +417,7 @@ def old_hours_by_year_and_bucket(scope, period, previous, buckets):
     bucket = basics.bucket_index(HoursEntry.served_on, [b.from_on for b in buckets])
     year = year_of(HoursEntry.served_on)
     rows = _db.session.execute(
-        sa
-        .select(
+        sa.select(
             year,
             bucket,
             sa.func.sum(HoursEntry.minutes),
@@ -441,8 +436,7 @@ def old_homes(scope, period):
     by_hood = {
         hood: (int(volunteers), int(minutes))
         for hood, volunteers, minutes in _db.session.execute(
-            sa
-            .select(
+            sa.select(
                 User.neighborhood_id,
                 sa.func.count(sa.distinct(HoursEntry.user_id)),
                 sa.func.sum(HoursEntry.minutes),
@@ -453,8 +447,7 @@ def old_homes(scope, period):
         )
     }
     zip_rows = _db.session.execute(
-        sa
-        .select(
+        sa.select(
             User.zip_code,
             sa.func.count(sa.distinct(HoursEntry.user_id)),
             sa.func.sum(HoursEntry.minutes),

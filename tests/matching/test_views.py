@@ -295,8 +295,7 @@ def test_invite_skips_people_over_the_weekly_cap(db, client, auth, login, city, 
     assert "had enough invitations this week: 1" in text(client.get(url))
     assert (
         db.session.scalar(
-            sa
-            .select(sa.func.count())
+            sa.select(sa.func.count())
             .select_from(Invitation)
             .where(Invitation.shift_id == shift.id)
         )

@@ -83,8 +83,7 @@ def test_concurrent_cancels_and_signups_never_overfill(app, db, now):
     assert errors == []
     db.session.expire_all()
     confirmed = db.session.scalar(
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(Signup)
         .where(Signup.shift_id == shift_id, Signup.status == SignupStatus.CONFIRMED)
     )

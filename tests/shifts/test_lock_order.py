@@ -113,8 +113,7 @@ def test_a_service_waiting_for_a_shift_holds_no_lock_on_the_person(
         assert watcher.scalar(waiting) > 0, "the service never waited for the shift"
         # Raises LockNotAvailable if the waiting service already wrote or locked the person.
         holder.execute(
-            sa
-            .select(User.id)
+            sa.select(User.id)
             .where(User.id == person_id)
             .with_for_update(key_share=True, nowait=True)
         )

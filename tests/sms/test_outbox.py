@@ -179,8 +179,7 @@ def test_cancelling_withdraws_every_text_about_the_signup(
 
     signup, text = _signup_texts(kind, texter, NOW)
     _db.session.execute(
-        sa
-        .update(Message)
+        sa.update(Message)
         .where(Message.signup_id == signup.id)
         .values(send_after=NOW + dt.timedelta(minutes=5))
     )

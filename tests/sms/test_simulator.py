@@ -71,28 +71,30 @@ def test_the_conversation_shows_queued_and_deferred_texts_with_their_status(
 ):
     person = texter(name="Quinn")
     later = utcnow() + dt.timedelta(hours=9)
-    db.session.add_all([
-        Message(
-            direction=Direction.OUTBOUND,
-            status=MessageStatus.QUEUED,
-            idempotency_key="sim-test:deferred",
-            user_id=person.id,
-            to_phone=person.phone,
-            body="Reminder: tree planting tomorrow at 9.",
-            kind="reminder",
-            send_after=later,
-        ),
-        Message(
-            direction=Direction.OUTBOUND,
-            status=MessageStatus.UNDELIVERED,
-            idempotency_key="sim-test:undelivered",
-            user_id=person.id,
-            to_phone=person.phone,
-            body="You're signed up.",
-            kind="signup_confirmed",
-            error_code="30003",
-        ),
-    ])
+    db.session.add_all(
+        [
+            Message(
+                direction=Direction.OUTBOUND,
+                status=MessageStatus.QUEUED,
+                idempotency_key="sim-test:deferred",
+                user_id=person.id,
+                to_phone=person.phone,
+                body="Reminder: tree planting tomorrow at 9.",
+                kind="reminder",
+                send_after=later,
+            ),
+            Message(
+                direction=Direction.OUTBOUND,
+                status=MessageStatus.UNDELIVERED,
+                idempotency_key="sim-test:undelivered",
+                user_id=person.id,
+                to_phone=person.phone,
+                body="You're signed up.",
+                kind="signup_confirmed",
+                error_code="30003",
+            ),
+        ]
+    )
     db.session.commit()
     page = client.get(f"/sms/simulator?phone={person.phone}").get_data(as_text=True)
     assert "Reminder: tree planting tomorrow at 9." in page

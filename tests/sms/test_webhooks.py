@@ -307,8 +307,7 @@ def test_twenty_joins_from_one_phone_at_once_are_all_acted_on(
     db.session.expire_all()
     [person] = db.session.scalars(sa.select(User).where(User.phone == phone)).all()
     joined = db.session.scalars(
-        sa
-        .select(Shift.code)
+        sa.select(Shift.code)
         .join(Signup.shift)
         .where(Signup.user_id == person.id, Signup.status == SignupStatus.CONFIRMED)
     ).all()

@@ -250,11 +250,13 @@ def test_a_worker_that_died_leaves_unsent_rows_to_the_queue_and_sent_ones_to_a_l
 
     # Requeued: the one never handed over, and the one Twilio never got.
     assert "requeued 2" in output and "unconfirmed 2" in output and "sent 3" in output
-    assert sorted(post.to for post in fake_twilio.accepted) == sorted([
-        handed_and_sent.phone,
-        never_handed.phone,
-        handed_and_lost.phone,
-    ])
+    assert sorted(post.to for post in fake_twilio.accepted) == sorted(
+        [
+            handed_and_sent.phone,
+            never_handed.phone,
+            handed_and_lost.phone,
+        ]
+    )
     by_person = {m.user_id: m for m in messages()}
     assert by_person[handed_and_sent.id].twilio_sid == sid
     assert statuses(by_person[handed_and_sent.id])[-2:] == ["unconfirmed", "sent"]

@@ -77,8 +77,7 @@ def update_organization(org: Organization, details: OrganizationDetails) -> None
 def organization_members(org: Organization) -> list[Membership]:
     return list(
         db.session.scalars(
-            sa
-            .select(Membership)
+            sa.select(Membership)
             .join(Membership.user)
             .where(Membership.organization_id == org.id)
             .options(contains_eager(Membership.user))
@@ -168,8 +167,7 @@ def _user_by_email(email: str) -> User | None:
 def _membership_fingerprint(organization_id: int, email: str) -> str:
     """Changes as soon as the invited person joins the organization, spending the link."""
     joined = db.session.scalar(
-        sa
-        .select(Membership.created_at)
+        sa.select(Membership.created_at)
         .join(User, Membership.user_id == User.id)
         .where(Membership.organization_id == organization_id, sa.func.lower(User.email) == email)
     )
@@ -186,11 +184,13 @@ def invite_coordinator(org: Organization, email: str) -> Invitation:
     user = _user_by_email(email)
     if user is not None and org.id in user.organization_ids:
         raise Conflict(_("%(email)s is already a coordinator here.", email=email))
-    token = _serializer().dumps({
-        "org": org.id,
-        "email": email,
-        "fp": _membership_fingerprint(org.id, email),
-    })
+    token = _serializer().dumps(
+        {
+            "org": org.id,
+            "email": email,
+            "fp": _membership_fingerprint(org.id, email),
+        }
+    )
     return Invitation(organization=org, email=email, token=token, max_age=_max_age())
 
 
@@ -201,21 +201,24 @@ def send_invitation(invitation: Invitation, *, invited_by: User) -> None:
         "You are invited to coordinate for %(organization)s",
         organization=invitation.organization.name,
     )
-    body = "\n\n".join([
-        _(
-            "%(person)s invited you to coordinate volunteers for %(organization)s on %(program)s.",
-            person=invited_by.display_name,
-            organization=invitation.organization.name,
-            program=program,
-        ),
-        _("To accept, open this link and log in (or create an account) with this address:"),
-        invitation.url,
-        ngettext(
-            "The link works for %(num)d day and only once.",
-            "The link works for %(num)d days and only once.",
-            invitation.days_valid,
-        ),
-    ])
+    body = "\n\n".join(
+        [
+            _(
+                "%(person)s invited you to coordinate volunteers for %(organization)s on "
+                "%(program)s.",
+                person=invited_by.display_name,
+                organization=invitation.organization.name,
+                program=program,
+            ),
+            _("To accept, open this link and log in (or create an account) with this address:"),
+            invitation.url,
+            ngettext(
+                "The link works for %(num)d day and only once.",
+                "The link works for %(num)d days and only once.",
+                invitation.days_valid,
+            ),
+        ]
+    )
     send_mail(invitation.email, subject, body)
 
 

@@ -74,8 +74,7 @@ def user_for_token(token: str, *, now: dt.datetime) -> User | None:
     if not token or len(token) > 100:
         return None
     login = db.session.scalar(
-        sa
-        .select(LoginSession)
+        sa.select(LoginSession)
         .join(LoginSession.user)
         .options(contains_eager(LoginSession.user))
         .where(
@@ -108,8 +107,7 @@ def record_seen(values: dict) -> None:
     # A write of its own, begun as one (IMMEDIATE on SQLite) even after a read-only page.
     with writing(db.session):
         db.session.execute(
-            sa
-            .update(LoginSession)
+            sa.update(LoginSession)
             .where(LoginSession.id == login_id, LoginSession.revoked_at.is_(None))
             .values(**values)
         )
@@ -131,8 +129,7 @@ def end_every_login_session(user: User, *, now: dt.datetime) -> int:
     ended = cast(
         CursorResult,
         db.session.execute(
-            sa
-            .update(LoginSession)
+            sa.update(LoginSession)
             .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
@@ -147,8 +144,7 @@ def active_login_sessions(user: User, *, now: dt.datetime) -> list[LoginSession]
     """The person's logins that still work, most recently seen first."""
     return list(
         db.session.scalars(
-            sa
-            .select(LoginSession)
+            sa.select(LoginSession)
             .where(
                 LoginSession.user_id == user.id,
                 LoginSession.revoked_at.is_(None),

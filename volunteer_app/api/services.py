@@ -62,8 +62,7 @@ def published_initiatives(
     if neighborhood:
         conditions.append(Initiative.neighborhoods.any(Neighborhood.slug == neighborhood))
     query = (
-        sa
-        .select(Initiative)
+        sa.select(Initiative)
         .where(*conditions)
         .options(
             joinedload(Initiative.cause),
@@ -79,8 +78,7 @@ def published_initiatives(
 def public_initiative(slug: str) -> Initiative | None:
     """A published or closed initiative, with what its API record shows."""
     return db.session.scalar(
-        sa
-        .select(Initiative)
+        sa.select(Initiative)
         .where(Initiative.slug == slug, Initiative.status.in_(reports.PUBLIC_STATUSES))
         .options(
             joinedload(Initiative.cause),
@@ -117,16 +115,14 @@ def upcoming_shifts(
     if to_on:
         conditions.append(Shift.starts_at < reports.local_start(to_on + dt.timedelta(days=1), tz))
     query = (
-        sa
-        .select(Shift)
+        sa.select(Shift)
         .join(Initiative, Shift.initiative_id == Initiative.id)
         .where(*conditions)
         .options(joinedload(Shift.initiative), joinedload(Shift.neighborhood))
         .order_by(Shift.starts_at, Shift.id)
     )
     count = (
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(Shift)
         .join(Initiative, Shift.initiative_id == Initiative.id)
         .where(*conditions)

@@ -251,12 +251,14 @@ def initiative(slug: str):
     if item is None:
         raise ApiError(404, "not_found", _("We could not find that initiative."))
     totals = reports.initiative_totals([item.id], today=_today())[item.id]
-    return _json({
-        **_initiative(item),
-        "story": item.story,
-        "goals": [_goal(g) for g in totals.goals],
-        "totals": _totals(totals),
-    })
+    return _json(
+        {
+            **_initiative(item),
+            "story": item.story,
+            "goals": [_goal(g) for g in totals.goals],
+            "totals": _totals(totals),
+        }
+    )
 
 
 @bp.route("/shifts")

@@ -36,15 +36,13 @@ class OrganizationRow:
 def organizations_overview() -> list[OrganizationRow]:
     """Every organization with its number of coordinators and initiatives, in one query."""
     members = (
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(Membership)
         .where(Membership.organization_id == Organization.id)
         .scalar_subquery()
     )
     initiatives = (
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(Initiative)
         .where(Initiative.organization_id == Organization.id)
         .scalar_subquery()
@@ -68,8 +66,7 @@ def who_is_told(*shifts: Shift) -> WhoIsTold:
     """Everyone confirmed or waitlisted is told when a shift is cancelled or moved; those who
     agreed to texts get a text (sms/listeners.py)."""
     signups = db.session.scalars(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .where(
             Signup.shift_id.in_([shift.id for shift in shifts]),
             Signup.status.in_((SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)),
@@ -135,8 +132,7 @@ def coordinator_home(
 
     def shifts(*conditions, order, limit):
         query = (
-            sa
-            .select(Shift)
+            sa.select(Shift)
             .join(Shift.initiative)
             .where(Shift.status == ShiftStatus.SCHEDULED, *conditions)
             .options(contains_eager(Shift.initiative))
@@ -160,8 +156,7 @@ def coordinator_home(
         sa.select(OutcomeMetric.id).where(OutcomeMetric.initiative_id == Initiative.id).exists()
     )
     has_outcome = (
-        sa
-        .select(OutcomeRecord.id)
+        sa.select(OutcomeRecord.id)
         .where(OutcomeRecord.shift_id == Shift.id, OutcomeRecord.voided_at.is_(None))
         .exists()
     )
@@ -175,8 +170,7 @@ def coordinator_home(
     )
     pending = db.session.scalar(
         _scope(
-            sa
-            .select(sa.func.count(HoursEntry.id))
+            sa.select(sa.func.count(HoursEntry.id))
             .join(Initiative, HoursEntry.initiative_id == Initiative.id)
             .where(HoursEntry.status == HoursStatus.PENDING),
             allowed,
@@ -261,14 +255,12 @@ def export_rows(
 
 def _shifts_export(initiative, period, tz):
     waiting = (
-        sa
-        .select(sa.func.count(Signup.id))
+        sa.select(sa.func.count(Signup.id))
         .where(Signup.shift_id == Shift.id, Signup.status == SignupStatus.WAITLISTED)
         .scalar_subquery()
     )
     query = _shift_window(
-        sa
-        .select(Shift, waiting)
+        sa.select(Shift, waiting)
         .where(Shift.initiative_id == initiative.id)
         .options(joinedload(Shift.neighborhood))
         .order_by(Shift.starts_at, Shift.id),
@@ -314,8 +306,7 @@ def _shifts_export(initiative, period, tz):
 
 def _signups_export(initiative, period, tz):
     query = _shift_window(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.shift)
         .join(Signup.user)
         .where(Shift.initiative_id == initiative.id)
@@ -364,8 +355,7 @@ def _hours_export(initiative, period, tz):
 
     reviewer = aliased(User)
     query = (
-        sa
-        .select(HoursEntry, User, Shift.code, reviewer.name)
+        sa.select(HoursEntry, User, Shift.code, reviewer.name)
         .join(User, HoursEntry.user_id == User.id)
         .outerjoin(Shift, HoursEntry.shift_id == Shift.id)
         .outerjoin(reviewer, HoursEntry.reviewed_by_id == reviewer.id)
@@ -420,8 +410,7 @@ def _outcomes_export(initiative, period, tz):
 
     recorder = aliased(User)
     query = (
-        sa
-        .select(OutcomeRecord, OutcomeMetric, Shift.code, recorder.name)
+        sa.select(OutcomeRecord, OutcomeMetric, Shift.code, recorder.name)
         .join(OutcomeMetric, OutcomeRecord.metric_id == OutcomeMetric.id)
         .outerjoin(Shift, OutcomeRecord.shift_id == Shift.id)
         .outerjoin(recorder, OutcomeRecord.recorded_by_id == recorder.id)
@@ -498,8 +487,7 @@ def initiative_overview(
     goals = goal_statuses(initiative.metrics, today=local(now, initiative.timezone).date())
     shifts = list(
         db.session.scalars(
-            sa
-            .select(Shift)
+            sa.select(Shift)
             .where(Shift.initiative_id == initiative.id, Shift.ends_at > now)
             .options(joinedload(Shift.team_lead))
             .order_by(Shift.starts_at, Shift.id)

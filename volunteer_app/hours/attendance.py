@@ -77,8 +77,7 @@ def mark_attendance(
     if any(mark not in (PRESENT, ABSENT) for mark in marks.values()):
         raise DomainError(_("Please mark each person present or absent."))
     signups = db.session.scalars(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .where(
             Signup.shift_id == shift.id,
             Signup.id.in_(list(marks)),
@@ -216,8 +215,7 @@ def _signup_by_phone(shift: Shift, raw_phone: str, statuses) -> Signup:
     except InvalidPhone as exc:
         raise CheckInRefused(_("Please enter a valid phone number.")) from exc
     signup = db.session.scalar(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.user)
         .where(Signup.shift_id == shift.id, User.phone == phone, Signup.status.in_(statuses))
         .options(joinedload(Signup.shift).joinedload(Shift.initiative))

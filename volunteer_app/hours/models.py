@@ -158,8 +158,7 @@ def refresh_service_gaps(connection: sa.Connection, user_ids: set[int] | None = 
     entries = HoursEntry.__table__
     later = entries.alias("later")
     next_on = (
-        sa
-        .select(sa.func.min(later.c.served_on))
+        sa.select(sa.func.min(later.c.served_on))
         .where(
             later.c.user_id == entries.c.user_id,
             later.c.status == HoursStatus.APPROVED,
@@ -177,8 +176,7 @@ def refresh_service_gaps(connection: sa.Connection, user_ids: set[int] | None = 
         if connection.dialect.name == "postgresql":
             users = User.__table__
             connection.execute(
-                sa
-                .select(users.c.id)
+                sa.select(users.c.id)
                 .where(users.c.id.in_(ids))
                 .order_by(users.c.id)
                 .with_for_update(key_share=True)

@@ -49,8 +49,7 @@ def signups_open_for_check_in(user: User, *, now: dt.datetime) -> list[Signup]:
     opens_minutes = int(get_setting("check_in_opens_minutes"))
     return list(
         db.session.scalars(
-            sa
-            .select(Signup)
+            sa.select(Signup)
             .join(Signup.shift)
             .where(
                 Signup.user_id == user.id,
@@ -69,8 +68,7 @@ def signups_checked_in(user: User) -> list[Signup]:
     """The person's signups that are checked in and not yet out."""
     return list(
         db.session.scalars(
-            sa
-            .select(Signup)
+            sa.select(Signup)
             .join(Signup.shift)
             .where(
                 Signup.user_id == user.id,
@@ -185,8 +183,7 @@ def forgotten_check_outs(*, now: dt.datetime, shift_id: int | None = None) -> li
     out.
     """
     query = (
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.shift)
         .where(
             Signup.checked_in_at.is_not(None),
@@ -282,8 +279,7 @@ def review_hours(
     if not entries:
         raise DomainError(_("Please choose at least one entry."))
     locked = db.session.scalars(
-        sa
-        .select(HoursEntry)
+        sa.select(HoursEntry)
         .where(HoursEntry.id.in_([e.id for e in entries]))
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -319,8 +315,7 @@ def hours_trail(entry: HoursEntry) -> list[HoursAudit]:
     """Every change to an entry, oldest first, with who made it."""
     return list(
         db.session.scalars(
-            sa
-            .select(HoursAudit)
+            sa.select(HoursAudit)
             .where(HoursAudit.hours_entry_id == entry.id)
             .order_by(HoursAudit.changed_at, HoursAudit.id)
             .options(joinedload(HoursAudit.changed_by))
@@ -332,8 +327,7 @@ def my_hours(user: User) -> list[HoursEntry]:
     """A volunteer's own entries, newest service first, with their initiatives."""
     return list(
         db.session.scalars(
-            sa
-            .select(HoursEntry)
+            sa.select(HoursEntry)
             .where(HoursEntry.user_id == user.id)
             .order_by(HoursEntry.served_on.desc(), HoursEntry.id.desc())
             .options(joinedload(HoursEntry.initiative))
@@ -346,12 +340,10 @@ def latest_reasons(entry_ids: list[int]) -> dict[int, str]:
     if not entry_ids:
         return {}
     ranked = (
-        sa
-        .select(
+        sa.select(
             HoursAudit.hours_entry_id,
             HoursAudit.reason,
-            sa.func
-            .row_number()
+            sa.func.row_number()
             .over(
                 partition_by=HoursAudit.hours_entry_id,
                 order_by=(HoursAudit.changed_at.desc(), HoursAudit.id.desc()),
@@ -374,8 +366,7 @@ def latest_reasons(entry_ids: list[int]) -> dict[int, str]:
 def pending_hours(user: User) -> list[HoursEntry]:
     """Entries waiting for approval in the initiatives `user` manages, oldest service first."""
     query = (
-        sa
-        .select(HoursEntry)
+        sa.select(HoursEntry)
         .join(HoursEntry.initiative)
         .where(HoursEntry.status == HoursStatus.PENDING)
         .order_by(HoursEntry.served_on, HoursEntry.id)
@@ -413,16 +404,14 @@ def published_initiatives_for_report(user: User) -> tuple[list[Initiative], list
     """(initiatives the person has served, other published ones), each by title."""
     published = list(
         db.session.scalars(
-            sa
-            .select(Initiative)
+            sa.select(Initiative)
             .where(Initiative.status == InitiativeStatus.PUBLISHED)
             .order_by(Initiative.title)
         )
     )
     served_ids = set(
         db.session.scalars(
-            sa
-            .select(Shift.initiative_id)
+            sa.select(Shift.initiative_id)
             .join(Signup, Signup.shift_id == Shift.id)
             .where(Signup.user_id == user.id, Signup.status == SignupStatus.ATTENDED)
             .union(sa.select(HoursEntry.initiative_id).where(HoursEntry.user_id == user.id))

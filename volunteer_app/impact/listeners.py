@@ -15,8 +15,7 @@ from volunteer_app.initiatives.models import OutcomeMetric
 
 def refuse_deleting_a_measured_goal(metric: OutcomeMetric, **_kwargs: object) -> None:
     recorded = db.session.scalar(
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(OutcomeRecord)
         .where(OutcomeRecord.metric_id == metric.id)
     )

@@ -110,8 +110,7 @@ def shift_outcome_records(shift: Shift) -> list[OutcomeRecord]:
     """The standing (not voided) outcome records of a shift, with their metrics and authors."""
     return list(
         db.session.scalars(
-            sa
-            .select(OutcomeRecord)
+            sa.select(OutcomeRecord)
             .where(OutcomeRecord.shift_id == shift.id, OutcomeRecord.voided_at.is_(None))
             .order_by(OutcomeRecord.recorded_at, OutcomeRecord.id)
             .options(joinedload(OutcomeRecord.recorded_by))
@@ -122,8 +121,7 @@ def shift_outcome_records(shift: Shift) -> list[OutcomeRecord]:
 def shift_metrics(shift: Shift) -> list[OutcomeMetric]:
     return list(
         db.session.scalars(
-            sa
-            .select(OutcomeMetric)
+            sa.select(OutcomeMetric)
             .where(OutcomeMetric.initiative_id == shift.initiative_id)
             .order_by(OutcomeMetric.position, OutcomeMetric.id)
         )
@@ -208,8 +206,7 @@ def initiative_outcome_records(initiative: Initiative) -> OutcomeListing:
     """Every outcome record of an initiative, voided ones included, newest first."""
     records = list(
         db.session.scalars(
-            sa
-            .select(OutcomeRecord)
+            sa.select(OutcomeRecord)
             .join(OutcomeRecord.metric)
             .where(OutcomeMetric.initiative_id == initiative.id)
             .order_by(OutcomeRecord.recorded_at.desc(), OutcomeRecord.id.desc())
@@ -292,8 +289,7 @@ def latest_record_value(
     if to_on is not None:
         within.append(record.period_start_on <= to_on)
     return (
-        sa
-        .select(record.value)
+        sa.select(record.value)
         .where(record.metric_id == OutcomeMetric.id, record.voided_at.is_(None), *within)
         .order_by(
             sa.func.coalesce(record.period_end_on, record.period_start_on).desc(),
@@ -316,8 +312,7 @@ def goal_progress(metric_ids: Iterable[int]) -> dict[int, decimal.Decimal]:
     if not ids:
         return {}
     total = (
-        sa
-        .select(sa.func.sum(OutcomeRecord.value))
+        sa.select(sa.func.sum(OutcomeRecord.value))
         .where(OutcomeRecord.metric_id == OutcomeMetric.id, OutcomeRecord.voided_at.is_(None))
         .scalar_subquery()
     )

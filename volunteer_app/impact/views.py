@@ -451,8 +451,7 @@ def organization_csv(organization_id: int, table: str):
 
 def _public_initiative(slug: str) -> Initiative:
     initiative = db.session.scalar(
-        sa
-        .select(Initiative)
+        sa.select(Initiative)
         .where(Initiative.slug == slug, Initiative.status.in_(reports.PUBLIC_STATUSES))
         .options(joinedload(Initiative.organization), joinedload(Initiative.cause))
     )
@@ -500,8 +499,7 @@ def index():
     )
     initiatives = list(
         db.session.scalars(
-            sa
-            .select(Initiative)
+            sa.select(Initiative)
             .where(Initiative.status.in_(reports.PUBLIC_STATUSES))
             .options(joinedload(Initiative.cause), joinedload(Initiative.organization))
             .order_by(Initiative.status.desc(), Initiative.title)

@@ -60,8 +60,7 @@ def initiatives_for(user: User) -> list[Initiative]:
         else_=2,
     )
     query = (
-        sa
-        .select(Initiative)
+        sa.select(Initiative)
         .options(joinedload(Initiative.organization), joinedload(Initiative.cause))
         .order_by(status_order, Initiative.title, Initiative.id)
     )
@@ -352,8 +351,7 @@ def delete_metric(metric: OutcomeMetric) -> None:
 def initiative_for_management(initiative_id: int) -> Initiative | None:
     """One initiative with everything its coordinator page shows, loaded up front."""
     return db.session.scalar(
-        sa
-        .select(Initiative)
+        sa.select(Initiative)
         .where(Initiative.id == initiative_id)
         .options(
             joinedload(Initiative.organization),

@@ -76,8 +76,7 @@ def invitation_for_token(token: str) -> Invitation:
     except (BadSignature, ValueError, TypeError):
         raise NotFound(_("That invitation link is not valid.")) from None
     invitation = db.session.scalar(
-        sa
-        .select(Invitation)
+        sa.select(Invitation)
         .where(Invitation.id == invitation_id, Invitation.user_id == user_id)
         .options(
             joinedload(Invitation.shift)
@@ -226,8 +225,7 @@ def _audience(shift: Shift, wanted: list[int], *, now: dt.datetime) -> _Audience
     }
     this_week = dict(
         db.session.execute(
-            sa
-            .select(Invitation.user_id, sa.func.count())
+            sa.select(Invitation.user_id, sa.func.count())
             .where(Invitation.user_id.in_(wanted), Invitation.sent_at > now - dt.timedelta(days=7))
             .group_by(Invitation.user_id)
         ).all()
@@ -250,8 +248,7 @@ def _audience(shift: Shift, wanted: list[int], *, now: dt.datetime) -> _Audience
     )
     busy = set(
         db.session.scalars(
-            sa
-            .select(Signup.user_id)
+            sa.select(Signup.user_id)
             .join(Signup.shift)
             .where(
                 Signup.user_id.in_(wanted),
@@ -334,8 +331,7 @@ def mark_invitation_accepted(user_id: int, shift_id: int, *, now: dt.datetime) -
     result = cast(
         CursorResult,
         db.session.execute(
-            sa
-            .update(Invitation)
+            sa.update(Invitation)
             .where(
                 Invitation.shift_id == shift_id,
                 Invitation.user_id == user_id,
@@ -400,8 +396,7 @@ def invitation_counts_by_shift(shift_ids: list[int]) -> dict[int, InvitationCoun
         return {}
     return _counts(
         db.session.execute(
-            sa
-            .select(Invitation.shift_id, Invitation.status, sa.func.count())
+            sa.select(Invitation.shift_id, Invitation.status, sa.func.count())
             .where(Invitation.shift_id.in_(shift_ids))
             .group_by(Invitation.shift_id, Invitation.status)
         )
@@ -412,8 +407,7 @@ def invitation_counts_for_initiative(initiative_id: int) -> InvitationCounts:
     """Invitations for all of an initiative's shifts together, in one query."""
     counts = _counts(
         db.session.execute(
-            sa
-            .select(Shift.initiative_id, Invitation.status, sa.func.count())
+            sa.select(Shift.initiative_id, Invitation.status, sa.func.count())
             .join(Invitation.shift)
             .where(Shift.initiative_id == initiative_id)
             .group_by(Shift.initiative_id, Invitation.status)
@@ -431,8 +425,7 @@ class SentInvitation:
 def invitations_for_shift(shift: Shift) -> list[SentInvitation]:
     """Who was invited to `shift`, newest first, with the short names coordinators see."""
     invitations = db.session.scalars(
-        sa
-        .select(Invitation)
+        sa.select(Invitation)
         .where(Invitation.shift_id == shift.id)
         .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
         .options(joinedload(Invitation.user))
@@ -449,8 +442,7 @@ class ShiftInvitationRow:
 def initiative_invitations(initiative: Initiative) -> list[ShiftInvitationRow]:
     """Each shift of an initiative that has invitations, soonest first, with its counts."""
     shifts = db.session.scalars(
-        sa
-        .select(Shift)
+        sa.select(Shift)
         .where(
             Shift.initiative_id == initiative.id,
             Shift.id.in_(sa.select(Invitation.shift_id).distinct()),

@@ -172,8 +172,7 @@ def save_equity_settings(priority_ids: set[int], *, boost: bool) -> EquitySettin
     if not priority_ids <= known:
         raise FieldError(None, _("One of the choices is no longer available. Please retry."))
     db.session.execute(
-        sa
-        .update(Neighborhood)
+        sa.update(Neighborhood)
         .values(is_priority=Neighborhood.id.in_(priority_ids) if priority_ids else False)
         .execution_options(synchronize_session="fetch")
     )

@@ -222,8 +222,7 @@ def search_initiatives(
 
     serves_hood = _serves(filters.neighborhood) if filters.neighborhood else sa.true()
     candidates = db.session.execute(
-        sa
-        .select(Initiative.id, Initiative.title, serves_hood.label("serves_hood"))
+        sa.select(Initiative.id, Initiative.title, serves_hood.label("serves_hood"))
         .where(*conditions)
         .order_by(Initiative.id)
     ).all()
@@ -256,8 +255,7 @@ def _matching_shifts(
         shift_conditions.append(Shift.spots_taken < Shift.capacity)
     if filters.neighborhood:
         hood_id = (
-            sa
-            .select(Neighborhood.id)
+            sa.select(Neighborhood.id)
             .where(Neighborhood.slug == filters.neighborhood)
             .scalar_subquery()
         )
@@ -268,8 +266,7 @@ def _matching_shifts(
             )
         )
     shift_rows = db.session.execute(
-        sa
-        .select(
+        sa.select(
             Shift.id,
             Shift.initiative_id,
             Shift.starts_at,
@@ -323,8 +320,7 @@ def _load_results(
     initiatives = {
         i.id: i
         for i in db.session.scalars(
-            sa
-            .select(Initiative)
+            sa.select(Initiative)
             .where(Initiative.id.in_(initiative_ids))
             .options(
                 joinedload(Initiative.organization),
@@ -340,8 +336,7 @@ def _load_results(
         {
             s.id: s
             for s in db.session.scalars(
-                sa
-                .select(Shift)
+                sa.select(Shift)
                 .where(Shift.id.in_(next_ids))
                 .options(joinedload(Shift.neighborhood))
             )
@@ -391,8 +386,7 @@ def upcoming_shifts(*, now: dt.datetime, limit: int = 8) -> list[Shift]:
     """The next scheduled shifts of published initiatives that still have spots left."""
     return list(
         db.session.scalars(
-            sa
-            .select(Shift)
+            sa.select(Shift)
             .join(Shift.initiative)
             .where(
                 Initiative.status == InitiativeStatus.PUBLISHED,
@@ -422,8 +416,7 @@ def program_totals() -> ProgramTotals:
     from volunteer_app.hours.models import HoursEntry, HoursStatus
 
     published = (
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(Initiative)
         .where(Initiative.status == InitiativeStatus.PUBLISHED)
         .scalar_subquery()
@@ -507,8 +500,7 @@ def initiative_page(
     are the scheduled ones that have not ended yet, at most `shift_limit` of them.
     """
     initiative = db.session.scalar(
-        sa
-        .select(Initiative)
+        sa.select(Initiative)
         .where(Initiative.slug == slug)
         .options(
             joinedload(Initiative.organization),
@@ -533,8 +525,7 @@ def initiative_page(
     if initiative.status != InitiativeStatus.CLOSED:
         shifts = list(
             db.session.scalars(
-                sa
-                .select(Shift)
+                sa.select(Shift)
                 .where(
                     Shift.initiative_id == initiative.id,
                     Shift.status == ShiftStatus.SCHEDULED,
@@ -567,8 +558,7 @@ def my_shifts(user: User, *, now: dt.datetime) -> MyShifts:
     """Everything 'My shifts' shows, in three queries whatever the history's length."""
 
     signups = db.session.scalars(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.shift)
         .where(Signup.user_id == user.id)
         .order_by(Shift.starts_at)

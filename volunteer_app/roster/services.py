@@ -90,16 +90,14 @@ def last_texts(user_ids: list[int]) -> dict[int, LastText]:
     if not user_ids:
         return {}
     ranked = (
-        sa
-        .select(
+        sa.select(
             Message.user_id,
             Message.status,
             Message.error_code,
             Message.error,
             Message.created_at,
             Message.kind,
-            sa.func
-            .row_number()
+            sa.func.row_number()
             .over(
                 partition_by=Message.user_id,
                 order_by=(Message.created_at.desc(), Message.id.desc()),
@@ -130,8 +128,7 @@ def load_roster(shift: Shift, *, attendance_only: bool = False) -> Roster:
     """
     statuses = list(SPOT_HOLDING) if attendance_only else [*SPOT_HOLDING, SignupStatus.WAITLISTED]
     signups = db.session.scalars(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.user)
         .where(Signup.shift_id == shift.id, Signup.status.in_(statuses))
         .order_by(

@@ -103,8 +103,7 @@ def feed_signups(user: User, *, now: dt.datetime) -> list[Signup]:
     """The person's confirmed upcoming shifts and the ones they served recently, in one query."""
     return list(
         db.session.scalars(
-            sa
-            .select(Signup)
+            sa.select(Signup)
             .join(Signup.shift)
             .where(
                 Signup.user_id == user.id,

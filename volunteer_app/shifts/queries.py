@@ -23,8 +23,7 @@ from volunteer_app.shifts.models import Shift, ShiftStatus, Signup, SignupStatus
 def clashing_signup(user_id: int, shift: Shift) -> Signup | None:
     """A spot-holding signup of this person on another live shift that overlaps `shift`."""
     return db.session.scalar(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.shift)
         .where(
             Signup.user_id == user_id,
@@ -44,8 +43,7 @@ def waitlist_rank(signup: Signup) -> int | None:
     if signup.status != SignupStatus.WAITLISTED:
         return None
     ahead = db.session.execute(
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(Signup)
         .where(
             Signup.shift_id == signup.shift_id,
@@ -63,8 +61,7 @@ def waitlist_ranks(signups: list[Signup]) -> dict[int, int]:
         return {}
     ahead = aliased(Signup)
     rows = db.session.execute(
-        sa
-        .select(Signup.id, sa.func.count(ahead.id))
+        sa.select(Signup.id, sa.func.count(ahead.id))
         .join(
             ahead,
             sa.and_(
@@ -86,8 +83,7 @@ def visible_shift(shift_id: int, viewer: User | None) -> Shift:
     everyone else gets NotFound, as for an id that was never used.
     """
     shift = db.session.scalar(
-        sa
-        .select(Shift)
+        sa.select(Shift)
         .where(Shift.id == shift_id)
         .options(joinedload(Shift.initiative).joinedload(Initiative.organization))
     )

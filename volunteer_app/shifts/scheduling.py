@@ -134,8 +134,7 @@ def team_lead_choices(initiative: Initiative) -> list[User]:
     """People who have held a spot on one of the initiative's shifts: the ones a coordinator
     knows well enough to lead a shift."""
     held = (
-        sa
-        .select(Signup.user_id)
+        sa.select(Signup.user_id)
         .join(Shift, Signup.shift_id == Shift.id)
         .where(
             Shift.initiative_id == initiative.id,
@@ -271,8 +270,7 @@ def following_in_series(shift: Shift, *, now: dt.datetime) -> list[Shift]:
     if shift.series_id is None:
         return [shift]
     later = db.session.scalars(
-        sa
-        .select(Shift)
+        sa.select(Shift)
         .where(
             Shift.series_id == shift.series_id,
             Shift.initiative_id == shift.initiative_id,

@@ -82,8 +82,7 @@ def lock_shift(shift_id: int) -> Shift:
     """Reload the shift holding its row lock until the transaction ends. Take it before any
     person's lock (see the module's docstring)."""
     shift = db.session.scalar(
-        sa
-        .select(Shift)
+        sa.select(Shift)
         .where(Shift.id == shift_id)
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
@@ -290,8 +289,7 @@ def promote_waitlist(shift: Shift, *, now: dt.datetime) -> list[Signup]:
     if shift.status != ShiftStatus.SCHEDULED or shift.starts_at <= now:
         return promoted
     waiting = db.session.scalars(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .where(Signup.shift_id == shift.id, Signup.status == SignupStatus.WAITLISTED)
         .order_by(Signup.waitlist_position)
         .options(joinedload(Signup.user))
@@ -509,15 +507,13 @@ def recount_spots(shift_ids: Iterable[int]) -> None:
         return
     db.session.flush()
     holding = (
-        sa
-        .select(sa.func.count())
+        sa.select(sa.func.count())
         .select_from(Signup)
         .where(Signup.shift_id == Shift.id, Signup.status.in_(SPOT_HOLDING))
         .scalar_subquery()
     )
     db.session.execute(
-        sa
-        .update(Shift)
+        sa.update(Shift)
         .where(Shift.id.in_(ids))
         .values(spots_taken=holding, updated_at=Shift.updated_at)
         .execution_options(synchronize_session=False)

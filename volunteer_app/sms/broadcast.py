@@ -66,8 +66,7 @@ def shift_audience(shift: Shift, *, include_waitlist: bool = False) -> list[User
         statuses.append(SignupStatus.WAITLISTED)
     return list(
         db.session.scalars(
-            sa
-            .select(User)
+            sa.select(User)
             .join(Signup, Signup.user_id == User.id)
             .where(Signup.shift_id == shift.id, Signup.status.in_(statuses))
             .order_by(User.id)
@@ -78,8 +77,7 @@ def shift_audience(shift: Shift, *, include_waitlist: bool = False) -> list[User
 def initiative_audience(initiative: Initiative, *, now: dt.datetime) -> list[User]:
     """Everyone holding a spot on one of the initiative's upcoming shifts, once each."""
     holders = (
-        sa
-        .select(Signup.user_id)
+        sa.select(Signup.user_id)
         .join(Signup.shift)
         .where(
             Shift.initiative_id == initiative.id,

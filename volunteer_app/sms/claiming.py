@@ -64,8 +64,7 @@ def recover_stale_claims(*, now: dt.datetime) -> Counter:
     lookup_delay = dt.timedelta(seconds=config["SMS_LOOKUP_DELAY_SECONDS"])
     counts: Counter = Counter()
     stale = db.session.scalars(
-        sa
-        .select(Message)
+        sa.select(Message)
         .where(
             Message.status.in_([MessageStatus.CLAIMED, MessageStatus.SENDING]),
             Message.claimed_at < now - timeout,
@@ -100,8 +99,7 @@ def claim_batch(
     looked at (dropped and deferred ones included). Commits."""
     try:
         messages = db.session.scalars(
-            sa
-            .select(Message)
+            sa.select(Message)
             .where(
                 Message.direction == Direction.OUTBOUND,
                 Message.status == MessageStatus.QUEUED,
@@ -197,8 +195,7 @@ def _shift_timezones(shift_ids: set[int]) -> dict[int, str]:
     if not shift_ids:
         return {}
     rows = db.session.execute(
-        sa
-        .select(Shift.id, Initiative.timezone)
+        sa.select(Shift.id, Initiative.timezone)
         .join(Shift.initiative)
         .where(Shift.id.in_(shift_ids))
     )
@@ -214,8 +211,7 @@ def _stale_signup_texts(messages: list[Message]) -> dict[int, str]:
     states = {
         signup_id: (signup_status, shift_status)
         for signup_id, signup_status, shift_status in db.session.execute(
-            sa
-            .select(Signup.id, Signup.status, Shift.status)
+            sa.select(Signup.id, Signup.status, Shift.status)
             .join(Signup.shift)
             .where(Signup.id.in_(signup_ids))
         )
@@ -242,8 +238,7 @@ def hand_over(items: list[Claimed], *, now: dt.datetime) -> list[Claimed]:
     try:
         mine = set(
             db.session.scalars(
-                sa
-                .update(_TABLE)
+                sa.update(_TABLE)
                 .where(
                     _TABLE.c.id.in_([item.id for item in items]),
                     _TABLE.c.status == MessageStatus.CLAIMED.value,

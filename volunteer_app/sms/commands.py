@@ -69,16 +69,18 @@ class Command:
     text: str = ""  # the message, trimmed
 
 
-TWILIO_OPT_OUT = frozenset({
-    "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
-    "CANCEL",
-    "END",
-    "QUIT",
-    "REVOKE",
-    "OPTOUT",
-})
+TWILIO_OPT_OUT = frozenset(
+    {
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+    }
+)
 TWILIO_OPT_IN = frozenset({"START", "UNSTOP", "YES"})
 TWILIO_HELP = frozenset({"HELP", "INFO"})
 TWILIO_RESERVED = TWILIO_OPT_OUT | TWILIO_OPT_IN | TWILIO_HELP
@@ -200,26 +202,28 @@ _NAME_PREFIXES = (
     "mi nombre es",
     "soy",
 )
-_NOT_NAMES = frozenset({
-    "HI",
-    "HELLO",
-    "HEY",
-    "HOLA",
-    "THANKS",
-    "THANK YOU",
-    "THX",
-    "GRACIAS",
-    "WHAT",
-    "WHO",
-    "WHY",
-    "QUE",
-    "NO",
-    "NOPE",
-    "SURE",
-    "GOOD",
-    "BUENO",
-    "BIEN",
-})
+_NOT_NAMES = frozenset(
+    {
+        "HI",
+        "HELLO",
+        "HEY",
+        "HOLA",
+        "THANKS",
+        "THANK YOU",
+        "THX",
+        "GRACIAS",
+        "WHAT",
+        "WHO",
+        "WHY",
+        "QUE",
+        "NO",
+        "NOPE",
+        "SURE",
+        "GOOD",
+        "BUENO",
+        "BIEN",
+    }
+)
 
 
 def name_from_text(text: str) -> str | None:

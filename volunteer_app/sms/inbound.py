@@ -267,8 +267,7 @@ def _upcoming_signups(
     user: User, *, now: dt.datetime, statuses: tuple[SignupStatus, ...], code: str | None = None
 ) -> list[Signup]:
     query = (
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.shift)
         .where(
             Signup.user_id == user.id,
@@ -385,16 +384,17 @@ class _Listed:
 def list_shifts(user: User, *, now: dt.datetime, locale: str) -> Outcome:
     """SHIFTS: the next few shifts the person holds a spot or waits for."""
     signups = db.session.scalars(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.shift)
         .where(
             Signup.user_id == user.id,
-            Signup.status.in_([
-                SignupStatus.CONFIRMED,
-                SignupStatus.WAITLISTED,
-                SignupStatus.ATTENDED,
-            ]),
+            Signup.status.in_(
+                [
+                    SignupStatus.CONFIRMED,
+                    SignupStatus.WAITLISTED,
+                    SignupStatus.ATTENDED,
+                ]
+            ),
             Shift.status == ShiftStatus.SCHEDULED,
             Shift.ends_at > now,
         )
@@ -524,8 +524,7 @@ def number(command: Command, user: User, *, now: dt.datetime, locale: str) -> Ou
 def led_shift(user: User, *, now: dt.datetime) -> Shift | None:
     """The shift this person led that started and ended at most 48 hours ago, latest first."""
     return db.session.scalar(
-        sa
-        .select(Shift)
+        sa.select(Shift)
         .where(
             Shift.team_lead_id == user.id,
             Shift.status == ShiftStatus.SCHEDULED,

@@ -61,8 +61,7 @@ def visible_to(viewer: User) -> sa.ColumnElement[bool]:
     if not organization_ids:
         return sa.false()
     own_shifts = (
-        sa
-        .select(Shift.id)
+        sa.select(Shift.id)
         .join(Initiative, Initiative.id == Shift.initiative_id)
         .where(Initiative.organization_id.in_(organization_ids))
     )
@@ -116,8 +115,7 @@ def message_log(
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(max(page, 1), pages)
     rows = db.session.execute(
-        sa
-        .select(Message, Initiative.timezone, Shift.code)
+        sa.select(Message, Initiative.timezone, Shift.code)
         .outerjoin(Shift, Shift.id == Message.shift_id)
         .outerjoin(Initiative, Initiative.id == Shift.initiative_id)
         .where(*conditions)
@@ -145,8 +143,7 @@ def known_kinds() -> list[str]:
 def conversation(phone: str, *, limit: int = CONVERSATION_LIMIT) -> list[Message]:
     """Every text to and from `phone`, oldest first (the latest `limit` of them)."""
     latest = db.session.scalars(
-        sa
-        .select(Message)
+        sa.select(Message)
         .where(
             sa.or_(
                 sa.and_(Message.direction == Direction.INBOUND, Message.from_phone == phone),
@@ -164,8 +161,7 @@ def phones_to_try(limit: int = 30) -> list[tuple[str, str]]:
     return [
         (phone, name)
         for phone, name in db.session.execute(
-            sa
-            .select(User.phone, User.name)
+            sa.select(User.phone, User.name)
             .where(User.phone.is_not(None))
             .order_by(User.id.desc())
             .limit(limit)

@@ -32,8 +32,7 @@ def _people_on(shift: Shift, signups: Iterable[Signup] | None) -> list[Signup]:
         return list(signups)
     return list(
         db.session.scalars(
-            sa
-            .select(Signup)
+            sa.select(Signup)
             .where(Signup.shift_id == shift.id, Signup.status.in_(NOTIFIED_STATUSES))
             .options(joinedload(Signup.user))
         )

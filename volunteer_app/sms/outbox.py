@@ -23,15 +23,17 @@ from volunteer_app.sms.segments import count_segments
 
 # Typographic characters outside GSM-7 would make a whole text UCS-2 (70 characters a segment
 # instead of 160); their plain twins read the same on a phone.
-GSM_FRIENDLY = str.maketrans({
-    "…": "...",
-    "‘": "'",
-    "’": "'",
-    "“": '"',
-    "”": '"',
-    "–": "-",
-    "—": "-",
-})
+GSM_FRIENDLY = str.maketrans(
+    {
+        "…": "...",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+    }
+)
 
 
 def render_sms(template: str, user: User, **context) -> str:

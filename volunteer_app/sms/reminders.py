@@ -106,8 +106,7 @@ def schedule_reminders(*, now: dt.datetime, quiet: QuietHours | None = None) -> 
         return 0
     horizon = now + dt.timedelta(minutes=max(offsets)) + LOOKAHEAD_SLACK
     signups = db.session.scalars(
-        sa
-        .select(Signup)
+        sa.select(Signup)
         .join(Signup.shift)
         .join(Shift.initiative)
         .join(Signup.user)
@@ -160,8 +159,7 @@ def schedule_after_shift(*, now: dt.datetime) -> int:
 def _thanks(ended: sa.ColumnElement[bool]) -> list[OutgoingText]:
     """A thank-you to each attendee with a phone of the `ended` shifts."""
     attendees = db.session.execute(
-        sa
-        .select(Signup, HoursEntry.minutes)
+        sa.select(Signup, HoursEntry.minutes)
         .join(Signup.shift)
         .join(Shift.initiative)
         .join(Signup.user)
@@ -192,8 +190,7 @@ def _outcome_prompts(ended: sa.ColumnElement[bool]) -> list[OutgoingText]:
     """To the team lead with a phone of each of the `ended` shifts whose initiative counts an
     output, a prompt to text the number."""
     led = db.session.scalars(
-        sa
-        .select(Shift)
+        sa.select(Shift)
         .join(Shift.initiative)
         .join(Shift.team_lead)
         .where(ended, User.phone.is_not(None))

@@ -52,8 +52,7 @@ PHONE_STATUS_CODES = {"21211": PhoneStatus.INVALID, "21614": PhoneStatus.NOT_SMS
 
 def _locked_outbound(*conditions) -> Message | None:
     return db.session.scalar(
-        sa
-        .select(Message)
+        sa.select(Message)
         .where(Message.direction == Direction.OUTBOUND, *conditions)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -125,15 +124,13 @@ def apply_status_callback(  # noqa: C901 -- not split yet (#15)
 def _mirror_error_on_person(user_id: int, error_code: str, *, now: dt.datetime) -> None:
     if error_code in OPTED_OUT_CODES:
         db.session.execute(
-            sa
-            .update(User)
+            sa.update(User)
             .where(User.id == user_id, User.sms_opted_out_at.is_(None))
             .values(sms_opted_out_at=now)
         )
     elif error_code in PHONE_STATUS_CODES:
         db.session.execute(
-            sa
-            .update(User)
+            sa.update(User)
             .where(User.id == user_id)
             .values(phone_status=PHONE_STATUS_CODES[error_code])
         )

@@ -135,8 +135,7 @@ def _update_attempt(*statuses: MessageStatus) -> sa.Update:
     attempt: whatever happened to it meanwhile (a report from Twilio, a person, another
     worker's attempt) stands."""
     return (
-        sa
-        .update(_TABLE)
+        sa.update(_TABLE)
         .where(
             _TABLE.c.id == sa.bindparam("message_id"),
             _TABLE.c.attempts == sa.bindparam("attempt"),
@@ -274,8 +273,7 @@ class _UserVerdicts:
         """Mirror the verdicts on the users; in the caller's transaction."""
         if self.opted_out:
             db.session.execute(
-                sa
-                .update(User)
+                sa.update(User)
                 .where(User.id.in_(self.opted_out), User.sms_opted_out_at.is_(None))
                 .values(sms_opted_out_at=now)
             )
@@ -295,8 +293,7 @@ def take_unconfirmed(*, now: dt.datetime, limit: int) -> list[Claimed]:
     delay = dt.timedelta(seconds=current_app.config["SMS_LOOKUP_DELAY_SECONDS"])
     try:
         messages = db.session.scalars(
-            sa
-            .select(Message)
+            sa.select(Message)
             .where(Message.status == MessageStatus.UNCONFIRMED, Message.send_after <= now)
             .order_by(Message.send_after, Message.id)
             .limit(limit)

@@ -84,8 +84,7 @@ def _service_rows(scope: Scope, period: Period, previous: Period, *, retention: 
         # Only entries in the two periods need an answer.
         later = aliased(HoursEntry)
         served_again = (
-            sa
-            .select(sa.literal(1))
+            sa.select(sa.literal(1))
             .where(
                 later.status == HoursStatus.APPROVED,
                 later.user_id == HoursEntry.user_id,
@@ -103,8 +102,7 @@ def _service_rows(scope: Scope, period: Period, previous: Period, *, retention: 
         gap = day_number(next_on) - day_number(HoursEntry.served_on)
         back = sa.case((gap.between(1, RETENTION_DAYS), 1), else_=0)
     return (
-        sa
-        .select(
+        sa.select(
             HoursEntry.user_id,
             HoursEntry.served_on,
             HoursEntry.minutes,
@@ -132,8 +130,7 @@ def people_by_home(
         return sa.func.max(sa.case((condition, value), else_=0))
 
     people = (
-        sa
-        .select(
+        sa.select(
             rows.c.user_id,
             sa.func.min(rows.c.served_on).label("first_on"),
             flag(in_period).label("current"),
@@ -152,8 +149,7 @@ def people_by_home(
         return sa.func.coalesce(sa.func.sum(column), 0)
 
     query = (
-        sa
-        .select(
+        sa.select(
             User.neighborhood_id,
             zip_code,
             total(people.c.current),
@@ -197,8 +193,7 @@ def hours_by_year_and_bucket(
         key = month_key(HoursEntry.served_on)
         bucket_of = {f"{b.from_on:%Y-%m}": index for index, b in enumerate(buckets)}
     current = (
-        sa
-        .select(
+        sa.select(
             key,
             sa.null(),
             sa.func.sum(HoursEntry.minutes),
@@ -208,8 +203,7 @@ def hours_by_year_and_bucket(
         .group_by(key)
     )
     days = (
-        sa
-        .select(HoursEntry.served_on, sa.func.sum(HoursEntry.minutes).label("minutes"))
+        sa.select(HoursEntry.served_on, sa.func.sum(HoursEntry.minutes).label("minutes"))
         .where(*approved_hours(scope, previous.from_on, previous.to_on))
         .group_by(HoursEntry.served_on)
         .subquery("days")
@@ -226,12 +220,14 @@ def hours_by_year_and_bucket(
             result.append((int(served_year), -1, int(minutes or 0), 0))
         else:
             index = bucket_of[int(bucket_key) if by_year else bucket_key]
-            result.append((
-                buckets[index].from_on.year,
-                index,
-                int(minutes or 0),
-                int(volunteers or 0),
-            ))
+            result.append(
+                (
+                    buckets[index].from_on.year,
+                    index,
+                    int(minutes or 0),
+                    int(volunteers or 0),
+                )
+            )
     return result
 
 
@@ -247,8 +243,7 @@ def show_up_rates(
     is_current = Shift.starts_at >= current_start
     attended = sa.case((Signup.status == SignupStatus.ATTENDED, 1), else_=0)
     row = db.session.execute(
-        sa
-        .select(
+        sa.select(
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(attended), 0),
             count_if(is_current),
@@ -279,8 +274,7 @@ def shifts_by_bucket(
     period."""
     bucket = bucket_index(Shift.starts_at, bucket_starts).label("bucket")
     rows = db.session.execute(
-        sa
-        .select(
+        sa.select(
             bucket,
             sa.func.count(Shift.id),
             sa.func.sum(Shift.spots_taken),

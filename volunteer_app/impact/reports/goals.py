@@ -145,8 +145,7 @@ def goal_rows(
         scope.organization_id, scope.initiative_id, scope.cause_id, public_only=True
     )
     rows = db.session.execute(
-        sa
-        .select(*_GOAL_COLUMNS, in_period, to_date)
+        sa.select(*_GOAL_COLUMNS, in_period, to_date)
         .join(Initiative, OutcomeMetric.initiative_id == Initiative.id)
         .outerjoin(
             OutcomeRecord,

@@ -115,8 +115,7 @@ def _service_places(scope: Scope, period: Period, shift_range: tuple[dt.datetime
     shifts there."""
     hours = approved_hours(scope, period.from_on, period.to_on)
     place = (
-        sa
-        .select(
+        sa.select(
             Shift.neighborhood_id.label("neighborhood_id"),
             sa.func.count(sa.distinct(HoursEntry.user_id)).label("volunteers"),
             sa.func.sum(HoursEntry.minutes).label("minutes"),
@@ -127,8 +126,7 @@ def _service_places(scope: Scope, period: Period, shift_range: tuple[dt.datetime
         .subquery()
     )
     scheduled = (
-        sa
-        .select(
+        sa.select(
             Shift.neighborhood_id.label("neighborhood_id"),
             sa.func.count(Shift.id).label("shifts"),
         )
@@ -171,8 +169,7 @@ def equity(
         place_volunteers,
         shifts,
     ) in db.session.execute(
-        sa
-        .select(
+        sa.select(
             Neighborhood.id,
             Neighborhood.slug,
             Neighborhood.name,

@@ -232,8 +232,7 @@ def initiative_totals(
         return totals
     approved = [HoursEntry.status == HoursStatus.APPROVED, HoursEntry.initiative_id.in_(ids)]
     for initiative_id, volunteers in db.session.execute(
-        sa
-        .select(HoursEntry.initiative_id, sa.func.count(sa.distinct(HoursEntry.user_id)))
+        sa.select(HoursEntry.initiative_id, sa.func.count(sa.distinct(HoursEntry.user_id)))
         .where(*approved)
         .group_by(HoursEntry.initiative_id)
     ):
@@ -241,8 +240,7 @@ def initiative_totals(
     rates = rate_book(region)
     year = year_of(HoursEntry.served_on).label("year")
     for initiative_id, served_year, minutes in db.session.execute(
-        sa
-        .select(HoursEntry.initiative_id, year, sa.func.sum(HoursEntry.minutes))
+        sa.select(HoursEntry.initiative_id, year, sa.func.sum(HoursEntry.minutes))
         .where(*approved)
         .group_by(HoursEntry.initiative_id, year)
     ):

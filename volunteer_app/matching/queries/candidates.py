@@ -148,8 +148,7 @@ def _eligible(
         _signups.c.status.in_([s.value for s in _ON_SHIFT]),
     )
     busy = (
-        sa
-        .select(_signups.c.user_id)
+        sa.select(_signups.c.user_id)
         .join(_shifts, _shifts.c.id == _signups.c.shift_id)
         .where(
             _signups.c.status == SignupStatus.CONFIRMED.value,
@@ -161,8 +160,7 @@ def _eligible(
     )
     invited_here = sa.select(_invitations.c.user_id).where(_invitations.c.shift_id == shift.id)
     at_cap = (
-        sa
-        .select(_invitations.c.user_id)
+        sa.select(_invitations.c.user_id)
         .where(Invitation.sent_at > _week_ago(now))
         .group_by(_invitations.c.user_id)
         .having(sa.func.count() >= cap)
@@ -199,8 +197,7 @@ def _people(
         (mask == 0, 0.0), (mask.op("&")(bit) != 0, W.AVAILABLE), else_=W.NOT_AVAILABLE
     )
     people = (
-        sa
-        .select(
+        sa.select(
             _users.c.id.label("id"),
             mask.label("mask"),
             _users.c.neighborhood_id.label("hood_id"),
@@ -233,8 +230,7 @@ def _candidate_rows(people: sa.Select, cause_id: int) -> Sequence[sa.Row]:
 
     def history_count(value: str):
         return (
-            sa
-            .select(sa.func.count())
+            sa.select(sa.func.count())
             .where(_signups.c.user_id == inner.c.id, status == value)
             .scalar_subquery()
         )
@@ -243,8 +239,7 @@ def _candidate_rows(people: sa.Select, cause_id: int) -> Sequence[sa.Row]:
         _signups.c.user_id == inner.c.id,
         status == SignupStatus.ATTENDED.value,
         _signups.c.shift_id.in_(
-            sa
-            .select(_shifts.c.id)
+            sa.select(_shifts.c.id)
             .join(_initiatives, _initiatives.c.id == _shifts.c.initiative_id)
             .where(_initiatives.c.cause_id == cause_id)
         ),
@@ -341,8 +336,7 @@ def _with_people(matches: list[Match]) -> list[Candidate]:
     rows = {
         row.id: row
         for row in db.session.execute(
-            sa
-            .select(
+            sa.select(
                 _users.c.id,
                 _users.c.name,
                 _users.c.email,

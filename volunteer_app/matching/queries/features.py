@@ -97,8 +97,7 @@ def places() -> Places:
     by_id: dict[int, tuple[float, float]] = {}
     by_zip: dict[str, tuple[float, float]] = {}
     rows = db.session.execute(
-        sa
-        .select(_hoods.c.id, _hoods.c.zip_codes, _hoods.c.centroid_lat, _hoods.c.centroid_lon)
+        sa.select(_hoods.c.id, _hoods.c.zip_codes, _hoods.c.centroid_lat, _hoods.c.centroid_lon)
         .where(_hoods.c.centroid_lat.is_not(None), _hoods.c.centroid_lon.is_not(None))
         .order_by(_hoods.c.id)
     )
@@ -174,8 +173,7 @@ def _signup_history(
 ) -> tuple[list[tuple[dt.datetime, dt.datetime]], set[int], set[int], int, int]:
     """(busy intervals ahead, shifts signed up for, causes served, attended, no-shows)."""
     signups = db.session.execute(
-        sa
-        .select(
+        sa.select(
             _signups.c.shift_id,
             Signup.status,
             Shift.starts_at,
@@ -215,16 +213,14 @@ def _helpers_by_initiative(
     """The skills and languages that help on each initiative, in two queries."""
     skills: dict[int, dict[int, str]] = defaultdict(dict)
     for initiative_id, skill_id, name in db.session.execute(
-        sa
-        .select(initiative_skills.c.initiative_id, Skill.id, Skill.name)
+        sa.select(initiative_skills.c.initiative_id, Skill.id, Skill.name)
         .join(Skill, Skill.id == initiative_skills.c.skill_id)
         .where(initiative_skills.c.initiative_id.in_(initiative_ids))
     ):
         skills[initiative_id][skill_id] = name
     languages: dict[int, dict[str, str]] = defaultdict(dict)
     for initiative_id, code, name in db.session.execute(
-        sa
-        .select(initiative_languages.c.initiative_id, Language.code, Language.name)
+        sa.select(initiative_languages.c.initiative_id, Language.code, Language.name)
         .join(Language, Language.code == initiative_languages.c.language_code)
         .where(initiative_languages.c.initiative_id.in_(initiative_ids))
     ):
@@ -276,8 +272,7 @@ class _Instants(dict):
 def _shift_rows(conditions: list[sa.ColumnElement[bool]]) -> Sequence[sa.Row]:
     """The columns `_shift_features` reads, of the shifts matching `conditions`."""
     return db.session.execute(
-        sa
-        .select(
+        sa.select(
             _shifts.c.id,
             _raw(_shifts.c.starts_at),
             _raw(_shifts.c.ends_at),

@@ -124,8 +124,7 @@ def recommend_shifts(
 def _initiative_summary(conditions: list[sa.ColumnElement[bool]]) -> Sequence[sa.Row]:
     """(initiative id, cause id, shifts, first start) of the initiatives with matching shifts."""
     return db.session.execute(
-        sa
-        .select(
+        sa.select(
             _initiatives.c.id,
             _initiatives.c.cause_id,
             sa.func.count(),
@@ -233,8 +232,7 @@ def _with_shifts(matches: list[Match]) -> list[Recommendation]:
     shifts = {
         s.id: s
         for s in db.session.scalars(
-            sa
-            .select(Shift)
+            sa.select(Shift)
             .where(Shift.id.in_([m.shift_id for m in matches]))
             .options(
                 joinedload(Shift.initiative).joinedload(Initiative.organization),

@@ -24,23 +24,25 @@ def plan_hours(plan: CityPlan) -> None:
 def _attendance_hours(plan: CityPlan, ids: Iterator[int]) -> None:
     for signup, shift in plan.attended:
         row = shift.row
-        plan.hours.append({
-            "id": next(ids),
-            "user_id": signup["user_id"],
-            "initiative_id": row["initiative_id"],
-            "shift_id": row["id"],
-            "signup_id": signup["id"],
-            "served_on": shift.local_day,
-            "started_at": row["starts_at"],
-            "ended_at": row["ends_at"],
-            "minutes": int((row["ends_at"] - row["starts_at"]).total_seconds() // 60),
-            "source": HoursSource.ATTENDANCE,
-            "status": HoursStatus.APPROVED,
-            "note": "",
-            "created_at": signup["checked_out_at"],
-            "reviewed_by_id": None,
-            "reviewed_at": signup["checked_out_at"],
-        })
+        plan.hours.append(
+            {
+                "id": next(ids),
+                "user_id": signup["user_id"],
+                "initiative_id": row["initiative_id"],
+                "shift_id": row["id"],
+                "signup_id": signup["id"],
+                "served_on": shift.local_day,
+                "started_at": row["starts_at"],
+                "ended_at": row["ends_at"],
+                "minutes": int((row["ends_at"] - row["starts_at"]).total_seconds() // 60),
+                "source": HoursSource.ATTENDANCE,
+                "status": HoursStatus.APPROVED,
+                "note": "",
+                "created_at": signup["checked_out_at"],
+                "reviewed_by_id": None,
+                "reviewed_at": signup["checked_out_at"],
+            }
+        )
 
 
 def _self_reported_hours(plan: CityPlan, ids: Iterator[int], audit_ids: Iterator[int]) -> None:
@@ -90,31 +92,37 @@ def _self_report(
     if status != HoursStatus.PENDING:
         reviewer = plan.coordinator_of[initiative.organization_id]
         reviewed_at = min(created_at + dt.timedelta(days=rng.uniform(0.2, 4)), now)
-        plan.audits.append({
-            "id": next(audit_ids),
-            "hours_entry_id": entry_id,
-            "changed_by_id": reviewer,
-            "changed_at": reviewed_at,
-            "minutes_before": minutes,
-            "minutes_after": minutes,
-            "status_before": str(HoursStatus.PENDING),
-            "status_after": str(status),
-            "reason": "Thanks!" if status == HoursStatus.APPROVED else "Not a program activity.",
-        })
-    plan.hours.append({
-        "id": entry_id,
-        "user_id": person.id,
-        "initiative_id": initiative.id,
-        "shift_id": None,
-        "signup_id": None,
-        "served_on": local(served_at, initiative.timezone).date(),
-        "started_at": None,
-        "ended_at": None,
-        "minutes": minutes,
-        "source": HoursSource.SELF_REPORT,
-        "status": status,
-        "note": "Helped a neighbor on my block.",
-        "created_at": created_at,
-        "reviewed_by_id": reviewer,
-        "reviewed_at": reviewed_at,
-    })
+        plan.audits.append(
+            {
+                "id": next(audit_ids),
+                "hours_entry_id": entry_id,
+                "changed_by_id": reviewer,
+                "changed_at": reviewed_at,
+                "minutes_before": minutes,
+                "minutes_after": minutes,
+                "status_before": str(HoursStatus.PENDING),
+                "status_after": str(status),
+                "reason": "Thanks!"
+                if status == HoursStatus.APPROVED
+                else "Not a program activity.",
+            }
+        )
+    plan.hours.append(
+        {
+            "id": entry_id,
+            "user_id": person.id,
+            "initiative_id": initiative.id,
+            "shift_id": None,
+            "signup_id": None,
+            "served_on": local(served_at, initiative.timezone).date(),
+            "started_at": None,
+            "ended_at": None,
+            "minutes": minutes,
+            "source": HoursSource.SELF_REPORT,
+            "status": status,
+            "note": "Helped a neighbor on my block.",
+            "created_at": created_at,
+            "reviewed_by_id": reviewer,
+            "reviewed_at": reviewed_at,
+        }
+    )

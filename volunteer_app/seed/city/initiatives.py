@@ -102,21 +102,27 @@ def _links(plan: CityPlan, initiative_id: int, blueprint: Blueprint, hood) -> No
     rng, links = plan.rng, plan.initiative_links
     for slug in blueprint.skill_slugs:
         if slug in plan.skill_ids:
-            links[initiative_skills].append({
-                "initiative_id": initiative_id,
-                "skill_id": plan.skill_ids[slug],
-            })
+            links[initiative_skills].append(
+                {
+                    "initiative_id": initiative_id,
+                    "skill_id": plan.skill_ids[slug],
+                }
+            )
     for code in ("en", "es") if rng.random() < 0.5 else ("en",):
-        links[initiative_languages].append({
-            "initiative_id": initiative_id,
-            "language_code": code,
-        })
+        links[initiative_languages].append(
+            {
+                "initiative_id": initiative_id,
+                "language_code": code,
+            }
+        )
     hoods = {hood.id} | {h.id for h in rng.sample(plan.neighborhoods, rng.randint(0, 2))}
     for hood_id in sorted(hoods):
-        links[initiative_neighborhoods].append({
-            "initiative_id": initiative_id,
-            "neighborhood_id": hood_id,
-        })
+        links[initiative_neighborhoods].append(
+            {
+                "initiative_id": initiative_id,
+                "neighborhood_id": hood_id,
+            }
+        )
 
 
 def _goals(
@@ -135,19 +141,21 @@ def _goals(
     templates = blueprint.metrics[: rng.randint(2, len(blueprint.metrics))]
     for position, template in enumerate(templates):
         metric_id = next(metric_ids)
-        plan.metric_rows.append({
-            "id": metric_id,
-            "initiative_id": initiative.id,
-            "name": str(template.name),
-            "unit": str(template.unit),
-            "kind": template.kind,
-            "target": template.suggested_target,
-            "baseline": template.suggested_baseline,
-            "deadline_on": deadline,
-            "sms_keyword": template.sms_keyword,
-            "position": position,
-            "created_at": initiative.created_at,
-        })
+        plan.metric_rows.append(
+            {
+                "id": metric_id,
+                "initiative_id": initiative.id,
+                "name": str(template.name),
+                "unit": str(template.unit),
+                "kind": template.kind,
+                "target": template.suggested_target,
+                "baseline": template.suggested_baseline,
+                "deadline_on": deadline,
+                "sms_keyword": template.sms_keyword,
+                "position": position,
+                "created_at": initiative.created_at,
+            }
+        )
         measured_per_shift = (
             template.kind == MetricKind.OUTPUT and template.suggested_baseline is None
         )

@@ -33,16 +33,20 @@ def plan_invitations(plan: CityPlan) -> None:
             continue
         taken.add(key)
         declined = rng.random() < 0.1
-        plan.invitations.append({
-            "id": next_id,
-            "shift_id": key[0],
-            "user_id": key[1],
-            "invited_by_id": plan.coordinator_of[shift.initiative.organization_id],
-            "channel": "sms" if person.can_text else "email",
-            "status": InvitationStatus.DECLINED if declined else InvitationStatus.SENT,
-            "sent_at": sent_at,
-            "responded_at": (
-                min(sent_at + dt.timedelta(hours=rng.uniform(0.1, 30)), now) if declined else None
-            ),
-        })
+        plan.invitations.append(
+            {
+                "id": next_id,
+                "shift_id": key[0],
+                "user_id": key[1],
+                "invited_by_id": plan.coordinator_of[shift.initiative.organization_id],
+                "channel": "sms" if person.can_text else "email",
+                "status": InvitationStatus.DECLINED if declined else InvitationStatus.SENT,
+                "sent_at": sent_at,
+                "responded_at": (
+                    min(sent_at + dt.timedelta(hours=rng.uniform(0.1, 30)), now)
+                    if declined
+                    else None
+                ),
+            }
+        )
         next_id += 1

@@ -118,15 +118,17 @@ def _volunteer(
     if text_only:
         row.update(NO_PROFILE)
     else:
-        row.update({
-            "neighborhood_id": hood.id,
-            "zip_code": hood.zip_codes.split()[0],
-            "availability_mask": mask,
-            "travel_miles": float(rng.choice((1, 2, 3, 5, 5, 10))),
-            "effort_preference": rng.choice((None, "light", "moderate", "heavy")),
-            "birth_date": birth_date,
-            "onboarded_at": created_at + dt.timedelta(minutes=rng.randint(3, 40)),
-        })
+        row.update(
+            {
+                "neighborhood_id": hood.id,
+                "zip_code": hood.zip_codes.split()[0],
+                "availability_mask": mask,
+                "travel_miles": float(rng.choice((1, 2, 3, 5, 5, 10))),
+                "effort_preference": rng.choice((None, "light", "moderate", "heavy")),
+                "birth_date": birth_date,
+                "onboarded_at": created_at + dt.timedelta(minutes=rng.randint(3, 40)),
+            }
+        )
     plan.users.append(row)
     return Person(
         id=user_id,

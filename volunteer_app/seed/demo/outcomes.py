@@ -96,14 +96,16 @@ def _partner_reports(city: City):
     for _ in range(3):
         last_day = month_start - dt.timedelta(days=1)
         month_start = last_day.replace(day=1)
-        reports.append((
-            "lets-grow",
-            "families",
-            rng.randint(55, 95),
-            month_start,
-            last_day,
-            "Families receiving garden produce at the pantry (monthly report).",
-        ))
+        reports.append(
+            (
+                "lets-grow",
+                "families",
+                rng.randint(55, 95),
+                month_start,
+                last_day,
+                "Families receiving garden produce at the pantry (monthly report).",
+            )
+        )
     school_start = today - dt.timedelta(weeks=14)
     reports += [
         ("third-grade-reads", "students", 58, school_start, school_start + dt.timedelta(27),
