@@ -97,7 +97,7 @@ CLOCK_TESTS = [
     "tests/coordinators/test_views.py::test_goals_show_progress_pace_and_before_after",
     "tests/coordinators/test_views.py::test_home_shows_what_needs_attention",
     "tests/coordinators/test_exports.py::test_a_date_range_in_local_dates_narrows_the_export",
-    "tests/initiatives/test_views.py::test_a_shift_under_way_is_shown_as_happening_now_without_a_signup_button",
+    "tests/public/test_views.py::test_a_shift_under_way_is_shown_as_happening_now_without_a_signup_button",
     "tests/shifts/test_views.py::test_my_shifts_lists_upcoming_past_and_hours",
     "tests/api/test_api.py::test_shifts_are_upcoming_with_spots_left_and_filters",
 ]
